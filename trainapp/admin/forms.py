@@ -5,6 +5,7 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from trainapp.auth.forms import check_credit_code, check_mobile
+from trainapp.formutil import opts
 
 
 class UserForm(FlaskForm):
@@ -28,7 +29,7 @@ class GrantForm(FlaskForm):
 class StreetForm(FlaskForm):
     district_id = SelectField(_l("区"), coerce=int, validators=[DataRequired()])
     name = StringField(_l("街道/镇名称"), validators=[DataRequired(), Length(max=50)])
-    kind = SelectField(_l("类型"), choices=[("street", _l("街道")), ("town", _l("镇"))])
+    kind = SelectField(_l("类型"), choices=opts([("street", _l("街道")), ("town", _l("镇"))]))
     submit = SubmitField(_l("添加"))
 
 

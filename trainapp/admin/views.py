@@ -17,6 +17,7 @@ from trainapp.extensions import db
 from trainapp.labels import ROLE_LABELS
 from trainapp.org.models import Agency, District, Enterprise, Sector, Street
 from trainapp.org.validators import normalise_credit_code
+from trainapp.formutil import opts
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -62,12 +63,12 @@ def user_create():
 
 def _grant_form() -> GrantForm:
     form = GrantForm()
-    form.role.choices = [(r, str(ROLE_LABELS[r])) for r in ROLES]
+    form.role.choices = opts([(r, str(ROLE_LABELS[r])) for r in ROLES])
     none = [(0, "—")]
-    form.district_id.choices = none + [(d.id, d.name) for d in db.session.scalars(select(District))]
-    form.street_id.choices = none + [(s.id, s.name) for s in db.session.scalars(select(Street).order_by(Street.id))]
-    form.sector_id.choices = none + [(s.id, s.name) for s in db.session.scalars(select(Sector).order_by(Sector.id))]
-    form.agency_id.choices = none + [(a.id, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.id))]
+    form.district_id.choices = opts(none + [(d.id, d.name) for d in db.session.scalars(select(District))])
+    form.street_id.choices = opts(none + [(s.id, s.name) for s in db.session.scalars(select(Street).order_by(Street.id))])
+    form.sector_id.choices = opts(none + [(s.id, s.name) for s in db.session.scalars(select(Sector).order_by(Sector.id))])
+    form.agency_id.choices = opts(none + [(a.id, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.id))])
     return form
 
 
@@ -159,7 +160,7 @@ def toggle_active(user_id: int):
 @role_required("admin")
 def streets():
     form = StreetForm()
-    form.district_id.choices = [(d.id, d.name) for d in db.session.scalars(select(District))]
+    form.district_id.choices = opts([(d.id, d.name) for d in db.session.scalars(select(District))])
     if form.validate_on_submit():
         name = form.name.data.strip()
         if db.session.scalar(select(Street.id).filter_by(district_id=form.district_id.data, name=name)):
@@ -179,8 +180,8 @@ def streets():
 @role_required("admin")
 def sectors():
     form = SectorForm()
-    form.parent_id.choices = [(0, "—")] + [(s.id, s.name) for s in db.session.scalars(
-        select(Sector).where(Sector.parent_id.is_(None)).order_by(Sector.id))]
+    form.parent_id.choices = opts([(0, "—")] + [(s.id, s.name) for s in db.session.scalars(
+        select(Sector).where(Sector.parent_id.is_(None)).order_by(Sector.id))])
     if form.validate_on_submit():
         if db.session.scalar(select(Sector.id).filter_by(code=form.code.data)):
             form.code.errors.append(_("该代码已存在"))

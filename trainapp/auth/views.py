@@ -16,6 +16,7 @@ from trainapp.extensions import db, limiter, login_manager
 from trainapp.labels import AUDIENCE_LABELS, EMPLOYMENT_LABELS
 from trainapp.models import utcnow
 from trainapp.org.models import Enterprise, Person, Sector, Street
+from trainapp.formutil import opts
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -87,11 +88,11 @@ def signup():
 
 
 def _profile_choices(form: ProfileForm) -> None:
-    form.street_id.choices = [(s.id, s.name) for s in db.session.scalars(select(Street).order_by(Street.id))]
-    form.new_unit_sector_id.choices = [(0, "—")] + [
-        (s.id, s.name) for s in db.session.scalars(select(Sector).order_by(Sector.id))]
-    form.audience.choices = [(c, str(AUDIENCE_LABELS[c])) for c in SELF_AUDIENCES]
-    form.employment_type.choices = [(c, str(v)) for c, v in EMPLOYMENT_LABELS.items()]
+    form.street_id.choices = opts([(s.id, s.name) for s in db.session.scalars(select(Street).order_by(Street.id))])
+    form.new_unit_sector_id.choices = opts([(0, "—")] + [
+        (s.id, s.name) for s in db.session.scalars(select(Sector).order_by(Sector.id))])
+    form.audience.choices = opts([(c, str(AUDIENCE_LABELS[c])) for c in SELF_AUDIENCES])
+    form.employment_type.choices = opts([(c, str(v)) for c, v in EMPLOYMENT_LABELS.items()])
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -118,7 +119,7 @@ def profile():
             else:
                 flash(_("已提交，等待单位管理员或街道审核"), "success")
             return redirect(url_for("main.home"))
-    form.enterprise_id.choices = [(e.id, f"{e.name}（{e.credit_code}）") for e in candidates]
+    form.enterprise_id.choices = opts([(e.id, f"{e.name}（{e.credit_code}）") for e in candidates])
     return render_template("auth/profile.html", form=form, candidates=candidates)
 
 

@@ -22,6 +22,7 @@ from trainapp.org import queries, staff_import
 from trainapp.org.forms import ConfirmForm, DecisionForm, DepartmentForm, EnterpriseForm, PersonForm, UploadForm
 from trainapp.org.models import Department, Enterprise, Person, Sector, Street
 from trainapp.org.validators import normalise_credit_code
+from trainapp.formutil import opts
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 VIEW_ROLES = ("admin", "manager", "enterprise_admin", "regulator")
@@ -68,8 +69,8 @@ def enterprise(enterprise_id: int):
 
 
 def _fill_enterprise_choices(form: EnterpriseForm) -> None:
-    form.street_id.choices = _street_choices()
-    form.sector_id.choices = _sector_choices()
+    form.street_id.choices = opts(_street_choices())
+    form.sector_id.choices = opts(_sector_choices())
 
 
 @bp.route("/enterprises/new", methods=["GET", "POST"])
@@ -184,11 +185,11 @@ def person(person_id: int):
 
 def _person_form(ent: Enterprise, obj: Person | None = None) -> PersonForm:
     form = PersonForm(obj=obj)
-    form.audience.choices = [(c, str(v)) for c, v in AUDIENCE_LABELS.items()
-                             if c in staff_import.ENTERPRISE_AUDIENCES]
-    form.employment_type.choices = [(c, str(v)) for c, v in EMPLOYMENT_LABELS.items()]
-    form.department_id.choices = [(0, "—")] + [(d.id, d.name) for d in ent.departments]
-    form.status.choices = [(c, str(STATUS_LABELS[c])) for c in ("active", "left")]
+    form.audience.choices = opts([(c, v) for c, v in AUDIENCE_LABELS.items()
+                                  if c in staff_import.ENTERPRISE_AUDIENCES])
+    form.employment_type.choices = opts([(c, str(v)) for c, v in EMPLOYMENT_LABELS.items()])
+    form.department_id.choices = opts([(0, "—")] + [(d.id, d.name) for d in ent.departments])
+    form.status.choices = opts([(c, str(STATUS_LABELS[c])) for c in ("active", "left")])
     return form
 
 

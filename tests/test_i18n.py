@@ -12,7 +12,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)\w")
 
 def _extracted_ids(tmp_path) -> set[str]:
     pot = tmp_path / "fresh.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F",
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
                     str(ROOT / "trainapp/translations/babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
                     "-o", str(pot), str(ROOT)], check=True, cwd=ROOT, capture_output=True)
     with pot.open("rb") as fh:

@@ -103,9 +103,14 @@ def _xlsx_rows(data: bytes):
 
     from trainapp.zipcheck import ZipProblem, check_zip
 
+    from trainapp.questionbank.formats.safety import Rejected
+    from trainapp.questionbank.formats.xlsx import check_calamine_safe
+
     try:
         check_zip(data)
-    except ZipProblem as exc:
+        # calamine aborts the whole process (uncatchable) on some tiny crafted workbooks.
+        check_calamine_safe(data)
+    except (ZipProblem, Rejected) as exc:
         raise TableError(str(exc)) from None
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))

@@ -152,3 +152,26 @@ def test_preview_token_is_bound_to_user_and_enterprise(world, app, client, login
     resp = post_form(other, f"/org/enterprises/{world.ent_a1.id}/import/{token}", {})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/import")
     assert count(db, world.ent_a1.id) == 2  # the world's two people only
+
+
+def test_a_crafted_far_away_cell_is_refused_not_fatal():
+    """calamine aborts the process on a cell at XFD1048576; the staff reader must refuse first."""
+    import subprocess
+    import sys
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(xlsx(rows(1))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr">'
+                                    b"<is><t>x</t></is></c></row></sheetData>")
+            dst.writestr(info, body)
+    code = ("import sys; from trainapp.tabular import read_table, TableError\n"
+            "try:\n read_table(sys.stdin.buffer.read(), 'a.xlsx', ['姓名'], [])\n print('READ')\n"
+            "except TableError as e:\n print('REFUSED', e)")
+    child = subprocess.run([sys.executable, "-c", code], input=out.getvalue(), capture_output=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-300:]
+    assert child.stdout.decode().startswith("REFUSED")

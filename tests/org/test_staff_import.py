@@ -158,20 +158,14 @@ def test_a_crafted_far_away_cell_is_refused_not_fatal():
     """calamine aborts the process on a cell at XFD1048576; the staff reader must refuse first."""
     import subprocess
     import sys
-    import zipfile
 
-    src = zipfile.ZipFile(io.BytesIO(xlsx(rows(1))))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                body = body.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr">'
-                                    b"<is><t>x</t></is></c></row></sheetData>")
-            dst.writestr(info, body)
+    from tests.questionbank.test_formats_xlsx import SHEET1, rewrite
+
+    data = rewrite(xlsx(rows(1)), SHEET1, lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
     code = ("import sys; from trainapp.tabular import read_table, TableError\n"
             "try:\n read_table(sys.stdin.buffer.read(), 'a.xlsx', ['姓名'], [])\n print('READ')\n"
             "except TableError as e:\n print('REFUSED', e)")
-    child = subprocess.run([sys.executable, "-c", code], input=out.getvalue(), capture_output=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, timeout=120)
     assert child.returncode == 0, child.stderr[-300:]
     assert child.stdout.decode().startswith("REFUSED")

@@ -48,6 +48,7 @@ translations: $(VENV)/.installed
 db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
+	$(FLASK) questionbank load-shipped
 
 demo: db
 	$(FLASK) demo load

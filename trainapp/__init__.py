@@ -59,7 +59,9 @@ def register_models() -> None:
     from trainapp.audit import models as _audit  # noqa: F401
     from trainapp.auth import models as _auth  # noqa: F401
     from trainapp.org import models as _org  # noqa: F401
+    from trainapp import files as _files  # noqa: F401
     from trainapp import uploads as _uploads  # noqa: F401
+    from trainapp.questionbank import models as _questionbank  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -67,15 +69,18 @@ def register_blueprints(app: Flask) -> None:
     from trainapp.auth.views import bp as auth_bp
     from trainapp.main.views import bp as main_bp
     from trainapp.org.views import bp as org_bp
+    from trainapp.questionbank.views import bp as questionbank_bp
 
-    for bp in (main_bp, auth_bp, org_bp, admin_bp):
+    for bp in (main_bp, auth_bp, org_bp, admin_bp, questionbank_bp):
         app.register_blueprint(bp)
 
 
 def register_commands(app: Flask) -> None:
     from trainapp.demo.cli import bp as demo_bp
+    from trainapp.questionbank.cli import bp as questionbank_cli_bp
 
     app.register_blueprint(demo_bp)
+    app.register_blueprint(questionbank_cli_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,5 +1,5 @@
 """Flask extensions, created unbound in one place and initialised by the factory."""
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -20,11 +20,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale() -> str:
-    """Pick the UI language: the user's choice in the session, else Chinese."""
+    """Pick the UI language: the user's choice in the session, else Chinese (also outside requests)."""
+    if not has_request_context():
+        return "zh_CN"
     lang = session.get("lang")
     if lang in ("zh_CN", "en"):
         return lang
-    if request and request.args.get("lang") in ("zh_CN", "en"):
+    if request.args.get("lang") in ("zh_CN", "en"):
         return request.args["lang"]
     return "zh_CN"
 

@@ -24,7 +24,7 @@ class PendingUpload(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     filename: Mapped[str] = mapped_column(String(255))
-    context: Mapped[str] = mapped_column(String(100), default="")
+    context: Mapped[str] = mapped_column(String(1000), default="")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

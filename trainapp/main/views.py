@@ -43,6 +43,15 @@ def home():
             select(func.count(Enterprise.id)).where(enterprise_criterion(current_user)))
         ctx["person_count"] = db.session.scalar(
             select(func.count(Person.id)).where(person_criterion(current_user)))
+    if current_user.has_role("trainer", "admin"):
+        from trainapp.questionbank.models import Question, QuestionBank
+
+        owned = QuestionBank.owner_id == current_user.id
+        ctx["my_banks"] = db.session.execute(
+            select(QuestionBank, func.count(Question.id))
+            .outerjoin(Question, (Question.bank_id == QuestionBank.id) & (Question.status == "active"))
+            .where(owned).group_by(QuestionBank.id).order_by(QuestionBank.name)).all()
+        ctx["bank_count"] = db.session.scalar(select(func.count(QuestionBank.id)))
     if current_user.has_role("admin"):
         ctx["user_count"] = db.session.scalar(select(func.count(User.id)))
         ctx["street_count"] = db.session.scalar(select(func.count(Street.id)))

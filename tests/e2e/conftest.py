@@ -27,12 +27,14 @@ def live_server(tmp_path_factory):
     from flask_migrate import upgrade
 
     from trainapp.demo.data import load_small
+    from trainapp.questionbank.service import load_shipped, shipped_directory
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
         load_small()
+        load_shipped(shipped_directory())
         db.session.commit()
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)

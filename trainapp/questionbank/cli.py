@@ -45,8 +45,11 @@ def import_command(file: Path, bank_name, fmt, dry_run, skip_unsupported, includ
     """Import a question file; exits 1 on any error, listing each with its row or line."""
     data = file.read_bytes()
     result = formats.parse(data, file.name, fmt)
-    name = (bank_name or (result.bank or {}).get("name") or file.name.split(".")[0]).strip()
+    name = (bank_name or (result.bank or {}).get("name") or service.name_from_filename(file.name)).strip()
     bank = service.find_bank(name)
+    if bank is not None and bank.status != "active":
+        click.echo(f"Bank {name!r} is archived; restore it before importing into it.", err=True)
+        sys.exit(1)
     plan = service.plan_import(result, bank)
     _echo_problems(result)
     if plan.blocked(skip_unsupported):

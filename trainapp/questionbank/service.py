@@ -124,6 +124,15 @@ def _sectors(codes) -> list[Sector]:
     return list(db.session.scalars(select(Sector).where(Sector.code.in_(list(codes))).order_by(Sector.id)))
 
 
+def name_from_filename(filename: str) -> str:
+    """"消防题库v1.2.xlsx" -> "消防题库v1.2"; "quiz.gift.txt" -> "quiz"."""
+    name = filename.rsplit("/", 1)[-1]
+    for suffix in (".gift.txt", ".aiken.txt"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
 def find_bank(name: str) -> QuestionBank | None:
     return db.session.scalar(select(QuestionBank).where(QuestionBank.name == name.strip()))
 
@@ -187,6 +196,9 @@ def load_shipped(directory: Path) -> ShippedSummary:
             bank.shipped_key = key
             summary.banks_created += 1
         else:
+            clash = find_bank(meta["name"])
+            if clash is not None and clash.id != bank.id:
+                raise ShippedBankError(_("%(file)s：已有同名题库“%(name)s”，请先改名", file=path.name, name=meta["name"]))
             bank.name, bank.description = meta["name"], meta.get("description", "")
             bank.subject = meta.get("subject") if meta.get("subject") in SUBJECTS else "other"
             bank.audiences = _known_audiences(meta.get("audiences"))

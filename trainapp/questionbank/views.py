@@ -400,7 +400,7 @@ def _load_pending(token: str):
     result = formats.parse(up.data, up.filename, context.get("fmt") or "auto")
     plan = service.plan_import(result, bank)
     name = bank.name if bank else (context.get("bank_name") or (result.bank or {}).get("name")
-                                   or up.filename.rsplit(".", 1)[0] or _("导入的题库"))
+                                   or service.name_from_filename(up.filename) or _("导入的题库"))
     return up, bank, name, plan
 
 

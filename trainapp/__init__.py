@@ -62,6 +62,7 @@ def register_models() -> None:
     from trainapp import files as _files  # noqa: F401
     from trainapp import uploads as _uploads  # noqa: F401
     from trainapp.questionbank import models as _questionbank  # noqa: F401
+    from trainapp.exams import models as _exams  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -69,17 +70,22 @@ def register_blueprints(app: Flask) -> None:
     from trainapp.auth.views import bp as auth_bp
     from trainapp.main.views import bp as main_bp
     from trainapp.org.views import bp as org_bp
+    from trainapp.exams.manage import bp as exam_manage_bp
+    from trainapp.exams.views import bp as exams_bp
+    from trainapp.practice.views import bp as practice_bp
     from trainapp.questionbank.views import bp as questionbank_bp
 
-    for bp in (main_bp, auth_bp, org_bp, admin_bp, questionbank_bp):
+    for bp in (main_bp, auth_bp, org_bp, admin_bp, questionbank_bp, exam_manage_bp, exams_bp, practice_bp):
         app.register_blueprint(bp)
 
 
 def register_commands(app: Flask) -> None:
     from trainapp.demo.cli import bp as demo_bp
+    from trainapp.exams.cli import bp as exams_cli_bp
     from trainapp.questionbank.cli import bp as questionbank_cli_bp
 
     app.register_blueprint(demo_bp)
+    app.register_blueprint(exams_cli_bp)
     app.register_blueprint(questionbank_cli_bp)
 
 
@@ -138,6 +144,18 @@ def register_request_hooks(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from trainapp import labels
+
+    @app.template_filter("localtime")
+    def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored (UTC) time shown in Shanghai time."""
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(ZoneInfo(app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))).strftime(fmt)
 
     @app.context_processor
     def inject():

@@ -27,14 +27,16 @@ def live_server(tmp_path_factory):
     from flask_migrate import upgrade
 
     from trainapp.demo.data import load_small
+    from trainapp.org.seed import seed_sectors
     from trainapp.questionbank.service import load_shipped, shipped_directory
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
-        load_small()
+        seed_sectors()
         load_shipped(shipped_directory())
+        load_small()
         db.session.commit()
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)

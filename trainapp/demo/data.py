@@ -119,6 +119,9 @@ def load_small() -> dict:
         enterprises.append(ent)
     _ensure_people(rng, enterprises, agencies)
     accounts = _ensure_accounts(district, streets, sectors, enterprises, agencies)
+    from trainapp.demo.exams import ensure_demo_exams
+
+    ensure_demo_exams()
     return {"enterprises": len(enterprises), "accounts": accounts}
 
 

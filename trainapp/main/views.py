@@ -29,6 +29,10 @@ def home():
         ctx["my_registration"] = db.session.scalar(
             select(Registration).where(Registration.user_id == current_user.id)
             .order_by(Registration.id.desc()).limit(1))
+    if current_user.person_id:
+        from trainapp.exams.service import available_exams, open_attempt
+
+        ctx["my_exams"] = [(e, open_attempt(current_user.id, e.id)) for e in available_exams(current_user)]
     ent_ids = administered_enterprise_ids(current_user)
     if ent_ids:
         ctx["my_enterprises"] = [

@@ -153,3 +153,24 @@ def update_question(question: Question, **changes) -> bool:
     if bumped:
         question.version += 1
     return bumped
+
+
+def freeze_many(questions: list[Question]) -> dict[int, QuestionVersion]:
+    """freeze() for a whole paper in two queries: question id -> its frozen current version."""
+    if not questions:
+        return {}
+    wanted = {(q.id, q.version) for q in questions}
+    ids = [q.id for q in questions]
+    found = {(v.question_id, v.version): v for v in db.session.scalars(
+        select(QuestionVersion).where(QuestionVersion.question_id.in_(ids)))
+        if (v.question_id, v.version) in wanted}
+    fresh = []
+    for q in questions:
+        if (q.id, q.version) not in found:
+            v = QuestionVersion(question_id=q.id, version=q.version, **{f: getattr(q, f) for f in CONTENT_FIELDS})
+            found[(q.id, q.version)] = v
+            fresh.append(v)
+    if fresh:
+        db.session.add_all(fresh)
+        db.session.flush()
+    return {q.id: found[(q.id, q.version)] for q in questions}

@@ -1,0 +1,1 @@
+"""Online exams: definitions and blueprints, attempts frozen at the start, grading, results, practice."""

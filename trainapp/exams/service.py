@@ -1,0 +1,405 @@
+"""Exam rules in one place: who may take what, drawing and freezing papers, saving answers, grading.
+
+Times come from the server's clock only. Every state change of an attempt that could race
+(two tabs, a double-tapped submit button, the sweeper) is a conditional UPDATE, so it happens once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from trainapp.extensions import db
+from trainapp.models import utcnow
+from trainapp.org.models import Enterprise, Sector
+from trainapp.exams.models import Attempt, AttemptEvent, AttemptItem, Exam, ExamPart
+from trainapp.questionbank.models import Question, QuestionVersion, freeze_many
+from trainapp.questionbank.qtypes import LETTERS, REGISTRY
+
+# Answers that arrive this long after the deadline still count (the request was on its way).
+SAVE_GRACE = dt.timedelta(seconds=5)
+# Attempts left open this long past their deadline are submitted by the sweeper.
+SWEEP_AFTER = dt.timedelta(seconds=30)
+MANAGE_ROLES = ("admin", "trainer", "manager")
+
+
+class ExamError(Exception):
+    """A rule says no; the message is for the user."""
+
+
+# --- who may do what ------------------------------------------------------------
+
+def may_manage(user, exam: Exam) -> bool:
+    """Admins manage every exam; trainers and managers the exams they created."""
+    if user.has_role("admin"):
+        return True
+    return user.has_role("trainer", "manager") and exam.owner_id == user.id
+
+
+def _sector_family_ids(sectors: list[Sector]) -> set[int]:
+    ids = {s.id for s in sectors}
+    if ids:
+        ids.update(db.session.scalars(select(Sector.id).where(Sector.parent_id.in_(ids))))
+    return ids
+
+
+def meant_for(exam: Exam, person) -> bool:
+    """Whether the exam's audiences and sectors include this person (empty lists mean everyone)."""
+    if person is None:
+        return False
+    if exam.audiences and person.audience not in exam.audiences:
+        return False
+    if exam.sectors:
+        sector_id = db.session.scalar(select(Enterprise.sector_id).where(Enterprise.id == person.enterprise_id)) \
+            if person.enterprise_id else None
+        if sector_id not in _sector_family_ids(exam.sectors):
+            return False
+    return True
+
+
+def available_exams(user, now: dt.datetime | None = None) -> list[Exam]:
+    """Published exams open now that are meant for the user."""
+    now = now or utcnow()
+    if user.person is None:
+        return []
+    exams = db.session.scalars(select(Exam).where(Exam.status == "published").order_by(Exam.closes_at, Exam.id))
+    return [e for e in exams if e.is_open(now) and meant_for(e, user.person)]
+
+
+def submitted_attempts(user_id: int, exam_id: int) -> list[Attempt]:
+    return list(db.session.scalars(select(Attempt).where(
+        Attempt.user_id == user_id, Attempt.exam_id == exam_id, Attempt.status == "submitted")
+        .order_by(Attempt.number)))
+
+
+def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
+    return db.session.scalar(select(Attempt).where(
+        Attempt.user_id == user_id, Attempt.exam_id == exam_id, Attempt.status == "open"))
+
+
+def start_refusal(user, exam: Exam, now: dt.datetime | None = None) -> str | None:
+    """Why the user may not start a new attempt now, or None when they may."""
+    now = now or utcnow()
+    if user.person is None:
+        return _("请先完善个人信息")
+    if not exam.is_open(now):
+        return _("考试不在开放时间内")
+    if not meant_for(exam, user.person):
+        return _("该考试不面向您所属的人员类别或行业")
+    done = submitted_attempts(user.id, exam.id)
+    if exam.max_attempts and len(done) >= exam.max_attempts:
+        return _("已用完 %(n)d 次考试机会", n=exam.max_attempts)
+    if done and exam.retry_wait_minutes:
+        last = done[-1].submitted_at
+        last = last.replace(tzinfo=dt.timezone.utc) if last.tzinfo is None else last
+        ready = last + dt.timedelta(minutes=exam.retry_wait_minutes)
+        if now < ready:
+            minutes = int((ready - now).total_seconds() // 60) + 1
+            return _("请在 %(m)d 分钟后再次参加考试", m=minutes)
+    return None
+
+
+# --- drawing a paper --------------------------------------------------------------
+
+def part_candidates(part: ExamPart):
+    stmt = select(Question.id).where(Question.bank_id == part.bank_id, Question.status == "active",
+                                     Question.qtype == part.qtype)
+    if part.tag:
+        stmt = stmt.where(Question.tags.contains(f",{part.tag},", autoescape=True))
+    if part.difficulty:
+        stmt = stmt.where(Question.difficulty == part.difficulty)
+    return stmt
+
+
+def _specific_first(parts: list[ExamPart]) -> list[ExamPart]:
+    """Draw narrow parts (with a tag or difficulty) before broad ones from the same bank."""
+    return sorted(parts, key=lambda p: (not p.tag and not p.difficulty, p.position))
+
+
+def describe_part(part: ExamPart, number: int) -> str:
+    bits = [part.bank.name if part.bank else str(part.bank_id), str(REGISTRY[part.qtype].label)]
+    if part.tag:
+        bits.append(_("标签 %(tag)s", tag=part.tag))
+    if part.difficulty:
+        bits.append(_("难度 %(d)d", d=part.difficulty))
+    return _("第 %(n)d 部分（%(what)s）", n=number, what="，".join(bits))
+
+
+def blueprint_shortfalls(exam: Exam) -> list[str]:
+    """Messages naming each part of the blueprint the banks cannot fill (empty when it can be drawn)."""
+    problems: list[str] = []
+    if exam.fixed_paper:
+        active = db.session.scalar(select(func.count(Question.id)).where(
+            Question.id.in_([f.question_id for f in exam.fixed_questions]), Question.status == "active"))
+        if not exam.fixed_questions:
+            problems.append(_("固定试卷还没有题目"))
+        elif active < len(exam.fixed_questions):
+            problems.append(_("固定试卷中有 %(n)d 道题已停用", n=len(exam.fixed_questions) - active))
+        return problems
+    if not exam.parts:
+        return [_("组卷规则至少要有一部分")]
+    taken: set[int] = set()
+    numbers = {id(p): i for i, p in enumerate(exam.parts, 1)}
+    for part in _specific_first(list(exam.parts)):
+        pool = set(db.session.scalars(part_candidates(part)))
+        free = pool - taken
+        if len(free) < part.count:
+            problems.append(_("%(part)s需要 %(want)d 题，只有 %(have)d 题可用", part=describe_part(part, numbers[id(part)]),
+                              want=part.count, have=len(free)))
+        taken.update(sorted(free)[: part.count])
+    return problems
+
+
+def draw_questions(exam: Exam, rng: random.Random) -> list[Question]:
+    """The questions of a new paper, in the order they will be shown."""
+    if exam.fixed_paper:
+        ids = [f.question_id for f in exam.fixed_questions]
+        by_id = {q.id: q for q in db.session.scalars(select(Question).where(
+            Question.id.in_(ids), Question.status == "active"))}
+        chosen = [by_id[i] for i in ids if i in by_id]
+        if not chosen:
+            raise ExamError(_("试卷没有可用的题目，请联系出题人"))
+    else:
+        picked: dict[int, list[int]] = {}
+        taken: set[int] = set()
+        for part in _specific_first(list(exam.parts)):
+            pool = sorted(set(db.session.scalars(part_candidates(part))) - taken)
+            if len(pool) < part.count:
+                raise ExamError(_("题库中的题目不足以组卷，请联系出题人"))
+            ids = rng.sample(pool, part.count)
+            picked[part.id] = ids
+            taken.update(ids)
+        order = [i for part in exam.parts for i in picked[part.id]]  # blueprint order: single, multiple, …
+        by_id = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(order)))}
+        chosen = [by_id[i] for i in order]
+    if exam.shuffle_questions:
+        rng.shuffle(chosen)
+    return chosen
+
+
+def start_attempt(user, exam: Exam, now: dt.datetime | None = None, rng: random.Random | None = None) -> Attempt:
+    """Resume the user's open attempt, or draw, freeze and start a new one. Raises ExamError."""
+    now = now or utcnow()
+    existing = open_attempt(user.id, exam.id)
+    if existing is not None:
+        if existing.deadline_at + SAVE_GRACE < now:
+            submit(existing, now, auto=True)
+            db.session.commit()
+        else:
+            return existing
+    refusal = start_refusal(user, exam, now)
+    if refusal:
+        raise ExamError(refusal)
+    rng = rng or random.SystemRandom()
+    questions = draw_questions(exam, rng)
+    versions = freeze_many(questions)
+    number = 1 + (db.session.scalar(select(func.max(Attempt.number)).where(
+        Attempt.user_id == user.id, Attempt.exam_id == exam.id)) or 0)
+    deadline = now + dt.timedelta(minutes=exam.time_limit_minutes)
+    if exam.closes is not None:
+        deadline = min(deadline, exam.closes)
+    attempt = Attempt(exam_id=exam.id, user_id=user.id, person_id=user.person_id, number=number, status="open",
+                      started_at=now, deadline=deadline, leave_count=0)
+    total = 0.0
+    for position, q in enumerate(questions, 1):
+        n = len(q.options or [])
+        order = list(range(n))
+        if exam.shuffle_options and REGISTRY[q.qtype].has_options:
+            rng.shuffle(order)
+        points = exam.points_for(q.qtype)
+        total += points
+        attempt.items.append(AttemptItem(position=position, version_id=versions[q.id].id, option_order=order,
+                                         points=points, response=""))
+    attempt.max_score = total
+    db.session.add(attempt)
+    try:
+        db.session.flush()
+    except IntegrityError:  # another request started one a moment ago: use that one
+        db.session.rollback()
+        existing = open_attempt(user.id, exam.id)
+        if existing is None:
+            raise
+        return existing
+    db.session.commit()
+    return attempt
+
+
+# --- answering ------------------------------------------------------------------
+
+@dataclass
+class ShownQuestion:
+    """A paper question as the learner sees it: no key, options in the attempt's order."""
+    position: int
+    qtype: str
+    stem: str
+    options: list[str]
+    image_id: int | None
+    chosen: str  # in displayed letters
+
+
+def to_displayed(item: AttemptItem, stored_letters: str) -> str:
+    """Stored-question letters -> the letters the learner saw."""
+    if item.version.qtype == "truefalse":
+        return stored_letters
+    where = {orig: shown for shown, orig in enumerate(item.option_order)}
+    return "".join(sorted(LETTERS[where[LETTERS.index(ch)]] for ch in stored_letters if ch in LETTERS
+                          and LETTERS.index(ch) in where))
+
+
+def shown_paper(attempt: Attempt) -> list[ShownQuestion]:
+    paper = []
+    for item in attempt.items:
+        v = item.version
+        options = [v.options[i] for i in item.option_order] if v.options else []
+        paper.append(ShownQuestion(item.position, v.qtype, v.stem, options, v.image_id,
+                                   to_displayed(item, item.response or "")))
+    return paper
+
+
+def _stored_response(item: AttemptItem, raw: str) -> str:
+    """Validate a response in displayed letters and map it to the stored question's letters."""
+    qtype = item.version.qtype
+    raw = (raw or "").strip().upper()
+    if raw == "":
+        return ""
+    if qtype == "truefalse":
+        if raw not in ("T", "F"):
+            raise ExamError(_("无效的答案"))
+        return raw
+    n = len(item.option_order)
+    if len(raw) > n or not all(ch in LETTERS[:n] for ch in raw) or len(set(raw)) != len(raw):
+        raise ExamError(_("无效的答案"))
+    if qtype == "single" and len(raw) != 1:
+        raise ExamError(_("单选题只能选一个答案"))
+    return "".join(sorted(LETTERS[item.option_order[LETTERS.index(ch)]] for ch in raw))
+
+
+def save_answer(attempt: Attempt, position: int, raw: str, now: dt.datetime | None = None) -> AttemptItem:
+    """Store one answer; refuses closed attempts, late answers, unknown questions and options."""
+    now = now or utcnow()
+    if attempt.status != "open":
+        raise ExamError(_("本次考试已交卷"))
+    if now > attempt.deadline_at + SAVE_GRACE:
+        raise ExamError(_("考试时间已到，答案未保存"))
+    item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
+                                                       AttemptItem.position == position))
+    if item is None:
+        raise ExamError(_("试卷中没有这道题"))
+    item.response = _stored_response(item, raw)
+    item.answered_at = now
+    return item
+
+
+def log_event(attempt: Attempt, kind: str, now: dt.datetime | None = None) -> None:
+    db.session.add(AttemptEvent(attempt_id=attempt.id, kind=kind, at=now or utcnow()))
+    if kind == "leave":
+        db.session.execute(update(Attempt).where(Attempt.id == attempt.id)
+                           .values(leave_count=Attempt.leave_count + 1))
+
+
+# --- grading -----------------------------------------------------------------------
+
+def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False) -> bool:
+    """Close and grade the attempt; returns False when it was already submitted (grades once)."""
+    now = now or utcnow()
+    claimed = db.session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.status == "open")
+        .values(status="submitted", submitted_at=now, auto_submitted=auto)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        db.session.refresh(attempt)
+        return False
+    db.session.refresh(attempt)
+    exam = attempt.exam
+    total = 0.0
+    outcome: dict[int, bool] = {}
+    for item in attempt.items:
+        v = item.version
+        score = REGISTRY[v.qtype].grade(v.answer, item.response or "", points=item.points,
+                                        partial=exam.partial_credit)
+        item.score = score
+        total += score
+        outcome[v.question_id] = score >= item.points - 1e-9
+    attempt.score = round(total, 2)
+    attempt.passed = attempt.max_score > 0 and 100.0 * total / attempt.max_score >= exam.pass_percent - 1e-9
+    _count_in_bank_statistics(outcome)
+    return True
+
+
+def _count_in_bank_statistics(outcome: dict[int, bool]) -> None:
+    """Feed each question's times answered / times correct (shown in the bank)."""
+    right = [qid for qid, ok in outcome.items() if ok]
+    wrong = [qid for qid, ok in outcome.items() if not ok]
+    for ids, inc in ((right, 1), (wrong, 0)):
+        if ids:
+            db.session.execute(update(Question).where(Question.id.in_(ids)).values(
+                times_answered=Question.times_answered + 1, times_correct=Question.times_correct + inc)
+                .execution_options(synchronize_session=False))
+
+
+def sweep_expired(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Submit attempts whose learners never came back before the deadline; returns how many."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(Attempt.id).where(
+        Attempt.status == "open", Attempt.deadline < now - SWEEP_AFTER).order_by(Attempt.deadline).limit(limit)))
+    done = 0
+    for attempt_id in ids:
+        attempt = db.session.get(Attempt, attempt_id)
+        if attempt is not None and submit(attempt, now, auto=True):
+            done += 1
+        db.session.commit()
+    return done
+
+
+# --- results ---------------------------------------------------------------------------
+
+def counted_attempt(user_id: int, exam: Exam) -> Attempt | None:
+    """The attempt that counts: the highest score or the last one, per the exam's setting."""
+    done = submitted_attempts(user_id, exam.id)
+    if not done:
+        return None
+    if exam.counts == "last":
+        return done[-1]
+    return max(done, key=lambda a: (a.score or 0.0, -a.number))
+
+
+def review_level(attempt: Attempt, now: dt.datetime | None = None) -> str:
+    """What the learner may see of a submitted attempt now: 'score', 'answers' or 'full'."""
+    now = now or utcnow()
+    exam = attempt.exam
+    if attempt.status != "submitted":
+        return "none"
+    if exam.review_when == "after_close" and (exam.closes is None or now < exam.closes):
+        return "score"
+    return exam.review_content
+
+
+def pass_counts_case():
+    return case((Attempt.passed.is_(True), 1), else_=0)
+
+
+@dataclass
+class ReviewRow:
+    position: int
+    qtype: str
+    stem: str
+    options: list[str]  # in the order the learner saw them
+    chosen: str  # displayed letters
+    key: str  # displayed letters (shown only at the 'full' level)
+    explanation: str
+    score: float
+    points: float
+
+
+def review_rows(attempt: Attempt) -> list[ReviewRow]:
+    rows = []
+    for item in attempt.items:
+        v = item.version
+        options = [v.options[i] for i in item.option_order] if v.options else []
+        rows.append(ReviewRow(item.position, v.qtype, v.stem, options, to_displayed(item, item.response or ""),
+                              to_displayed(item, v.answer), v.explanation or "", item.score or 0.0, item.points))
+    return rows

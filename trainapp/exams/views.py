@@ -1,0 +1,173 @@
+"""Learners take exams: list, start or resume, answer (saved one by one), submit, result and review."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from trainapp.exams import service
+from trainapp.exams.models import Attempt, Exam
+from trainapp.extensions import db, limiter
+from trainapp.models import utcnow
+from trainapp.questionbank.qtypes import LETTERS, REGISTRY
+
+bp = Blueprint("exams", __name__, url_prefix="/exams")
+MAX_JSON_BYTES = 2048
+EVENT_KINDS = ("leave", "return")
+
+
+def _per_user() -> str:
+    """Rate-limit key: the account, not the address (a whole workshop may share one address)."""
+    return f"user:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or "?"
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    """The signed-in user's attempt; anyone else's answers 404 (never reveal it exists)."""
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == current_user.id))
+    if attempt is None:
+        abort(404)
+    return attempt
+
+
+def _close_if_expired(attempt: Attempt) -> None:
+    if attempt.status == "open" and utcnow() > attempt.deadline_at + service.SAVE_GRACE:
+        service.submit(attempt, auto=True)
+        db.session.commit()
+
+
+@bp.route("/")
+@login_required
+def index():
+    service.sweep_expired(limit=50)
+    exams = service.available_exams(current_user)
+    history = db.session.scalars(select(Attempt).where(Attempt.user_id == current_user.id)
+                                 .order_by(Attempt.started_at.desc()).limit(200)).all()
+    counted = {e.id: service.counted_attempt(current_user.id, e) for e in exams}
+    return render_template("exams/index.html", exams=exams, history=history, counted=counted)
+
+
+@bp.route("/<int:exam_id>")
+@login_required
+def exam(exam_id: int):
+    exam = db.session.get(Exam, exam_id)
+    attempts = service.submitted_attempts(current_user.id, exam_id) if exam else []
+    if exam is None or (exam.status == "draft" and not service.may_manage(current_user, exam)) or (
+            not attempts and not service.meant_for(exam, current_user.person)
+            and not service.may_manage(current_user, exam)):
+        abort(404)
+    open_one = service.open_attempt(current_user.id, exam.id)
+    return render_template("exams/exam.html", exam=exam, attempts=attempts, open_one=open_one,
+                           refusal=None if open_one else service.start_refusal(current_user, exam),
+                           counted=service.counted_attempt(current_user.id, exam), form=FlaskForm())
+
+
+@bp.route("/<int:exam_id>/start", methods=["POST"])
+@login_required
+@limiter.limit("30/minute", key_func=_per_user)
+def start(exam_id: int):
+    exam = db.session.get(Exam, exam_id)
+    if exam is None or not FlaskForm().validate_on_submit():
+        abort(404 if exam is None else 400)
+    try:
+        attempt = service.start_attempt(current_user, exam)
+    except service.ExamError as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("exams.exam", exam_id=exam.id))
+    return redirect(url_for("exams.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    _close_if_expired(attempt)
+    if attempt.status == "open":
+        remaining = max(0, int((attempt.deadline_at - utcnow()).total_seconds()))
+        return render_template("exams/take.html", attempt=attempt, exam=attempt.exam,
+                               paper=service.shown_paper(attempt), remaining=remaining, letters=LETTERS,
+                               types=REGISTRY, form=FlaskForm())
+    level = service.review_level(attempt)
+    return render_template("exams/result.html", attempt=attempt, exam=attempt.exam, level=level,
+                           review=service.review_rows(attempt) if level in ("answers", "full") else [],
+                           letters=LETTERS, types=REGISTRY,
+                           retry=service.start_refusal(current_user, attempt.exam) is None)
+
+
+def _json_payload() -> dict:
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        abort(413)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400)
+    return payload
+
+
+@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
+@login_required
+@limiter.limit("240/minute", key_func=_per_user)
+def answer(attempt_id: int):
+    """Save one answer: {"position": 3, "response": "AC"} in the letters the learner saw."""
+    attempt = _own_attempt(attempt_id)
+    payload = _json_payload()
+    position, response = payload.get("position"), payload.get("response", "")
+    if not isinstance(position, int) or isinstance(position, bool) or not isinstance(response, str) \
+            or len(response) > len(LETTERS):
+        return jsonify(ok=False, error=_("无效的请求")), 400
+    try:
+        service.save_answer(attempt, position, response)
+    except service.ExamError as exc:
+        db.session.rollback()
+        closed = attempt.status != "open" or utcnow() > attempt.deadline_at + service.SAVE_GRACE
+        return jsonify(ok=False, error=str(exc), closed=closed), 409 if closed else 400
+    db.session.commit()
+    return jsonify(ok=True, position=position, response=response)
+
+
+@bp.route("/attempts/<int:attempt_id>/event", methods=["POST"])
+@login_required
+@limiter.limit("120/minute", key_func=_per_user)
+def event(attempt_id: int):
+    """Log that the learner left the page or came back (logged, never blocked)."""
+    attempt = _own_attempt(attempt_id)
+    kind = _json_payload().get("kind")
+    if kind not in EVENT_KINDS:
+        return jsonify(ok=False), 400
+    if attempt.status == "open":
+        service.log_event(attempt, kind)
+        db.session.commit()
+    return jsonify(ok=True)
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@login_required
+def submit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    auto = request.form.get("auto") == "1"
+    if service.submit(attempt, auto=auto):
+        db.session.commit()
+        flash(_("已交卷"), "success")
+    return redirect(url_for("exams.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>/images/<int:position>")
+@login_required
+def image(attempt_id: int, position: int):
+    """A question's image as frozen in this attempt's paper."""
+    from flask import Response
+
+    from trainapp.files import StoredFile
+
+    attempt = _own_attempt(attempt_id)
+    item = next((i for i in attempt.items if i.position == position), None)
+    if item is None or item.version.image_id is None:
+        abort(404)
+    stored = db.session.get(StoredFile, item.version.image_id)
+    if stored is None:
+        abort(404)
+    response = Response(stored.data, mimetype=stored.media_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

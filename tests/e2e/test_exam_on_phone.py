@@ -64,3 +64,34 @@ def test_learner_sits_an_exam_with_a_reload_and_a_dropped_network(live_server, p
     assert page.locator("#review > li").count() == 20
     # Every one of the 20 answers reached the server.
     assert page.locator(".review-chosen", has_text="未作答").count() == 0
+
+
+def test_session_expiring_mid_exam_loses_no_answer(live_server, page):
+    sign_in(page, live_server, LEARNER)
+    page.goto(f"{live_server}/exams/")
+    page.click("#available-exams >> text=安全生产法知识考试")
+    page.click("#start-exam")
+    page.wait_for_url(f"{live_server}/exams/attempts/*")
+    attempt_url = page.url
+    first = _answer_current(page, 0)
+    _wait_saved(page)
+
+    page.context.clear_cookies()  # the session ends (timeout, or signed out on another device)
+    page.click("#next-q")
+    second = _answer_current(page, 1)
+    page.locator("#save-state[data-state=error]").wait_for()
+
+    sign_in(page, live_server, LEARNER)
+    page.goto(attempt_url)  # back to the same attempt; the kept answer is sent now
+    _wait_saved(page)
+    page.reload()
+    for position in (first, second):
+        assert page.locator(f"#q{position} input:checked").count() >= 1
+    # The server has both answers: a fresh browser context with an empty localStorage sees them too.
+    other = page.context.browser.new_context(viewport={"width": 390, "height": 844})
+    fresh = other.new_page()
+    sign_in(fresh, live_server, LEARNER)
+    fresh.goto(attempt_url)
+    for position in (first, second):
+        assert fresh.locator(f"#q{position} input:checked").count() >= 1
+    other.close()

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := FLASK_APP=trainapp $(VENV)/bin/flask
-APP_DEBS := libharfbuzz-subset0 fonts-noto-cjk
+APP_DEBS := libharfbuzz-subset0 fonts-noto-cjk fonts-wqy-microhei
 TEST_DEBS := postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -12,6 +12,8 @@ from werkzeug.serving import make_server
 from trainapp import create_app
 from trainapp.extensions import db
 
+APP = None  # the live server's app, for tests that need to look into its database
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -38,6 +40,8 @@ def live_server(tmp_path_factory):
         load_shipped(shipped_directory())
         load_small()
         db.session.commit()
+    global APP
+    APP = app
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -119,9 +119,11 @@ def load_small() -> dict:
         enterprises.append(ent)
     _ensure_people(rng, enterprises, agencies)
     accounts = _ensure_accounts(district, streets, sectors, enterprises, agencies)
-    from trainapp.demo.exams import ensure_demo_exams
+    from trainapp.demo.exams import ensure_demo_certificates, ensure_demo_exams
 
     ensure_demo_exams()
+    db.session.commit()
+    ensure_demo_certificates(DEMO_PASSWORD)
     return {"enterprises": len(enterprises), "accounts": accounts}
 
 

@@ -10,8 +10,9 @@ import random
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trainapp.extensions import db
 from trainapp.models import utcnow
@@ -196,7 +197,16 @@ def start_attempt(user, exam: Exam, now: dt.datetime | None = None, rng: random.
         raise ExamError(refusal)
     rng = rng or random.SystemRandom()
     questions = draw_questions(exam, rng)
-    versions = freeze_many(questions)
+    for tries_left in (2, 1, 0):
+        try:
+            versions = freeze_many(questions)
+            break
+        except IntegrityError:
+            # A concurrent start froze some of the same questions first (their first use): ours were
+            # rolled back and theirs are committed, so freezing again finds and reuses them.
+            db.session.rollback()
+            if not tries_left:
+                raise
     number = 1 + (db.session.scalar(select(func.max(Attempt.number)).where(
         Attempt.user_id == user.id, Attempt.exam_id == exam.id)) or 0)
     deadline = now + dt.timedelta(minutes=exam.time_limit_minutes)
@@ -250,9 +260,20 @@ def to_displayed(item: AttemptItem, stored_letters: str) -> str:
                           and LETTERS.index(ch) in where))
 
 
+def _with_versions(items: list[AttemptItem]) -> list[AttemptItem]:
+    """Load the frozen versions of a paper's items in one query instead of one lazy load per item."""
+    missing = [i for i in items if "version" in inspect(i).unloaded]
+    if missing:
+        by_id = {v.id: v for v in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_({i.version_id for i in missing})))}
+        for item in missing:
+            set_committed_value(item, "version", by_id.get(item.version_id))
+    return items
+
+
 def shown_paper(attempt: Attempt) -> list[ShownQuestion]:
     paper = []
-    for item in attempt.items:
+    for item in _with_versions(attempt.items):
         v = item.version
         options = [v.options[i] for i in item.option_order] if v.options else []
         paper.append(ShownQuestion(item.position, v.qtype, v.stem, options, v.image_id,
@@ -317,7 +338,7 @@ def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False)
     exam = attempt.exam
     total = 0.0
     outcome: dict[int, bool] = {}
-    for item in attempt.items:
+    for item in _with_versions(attempt.items):
         v = item.version
         score = REGISTRY[v.qtype].grade(v.answer, item.response or "", points=item.points,
                                         partial=exam.partial_credit)
@@ -327,6 +348,10 @@ def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False)
     attempt.score = round(total, 2)
     attempt.passed = attempt.max_score > 0 and 100.0 * total / attempt.max_score >= exam.pass_percent - 1e-9
     _count_in_bank_statistics(outcome)
+    if attempt.passed:
+        from trainapp.certificates.service import issue_for_attempt
+
+        issue_for_attempt(attempt)
     return True
 
 
@@ -397,7 +422,7 @@ class ReviewRow:
 
 def review_rows(attempt: Attempt) -> list[ReviewRow]:
     rows = []
-    for item in attempt.items:
+    for item in _with_versions(attempt.items):
         v = item.version
         options = [v.options[i] for i in item.option_order] if v.options else []
         rows.append(ReviewRow(item.position, v.qtype, v.stem, options, to_displayed(item, item.response or ""),

@@ -33,6 +33,11 @@ def home():
         from trainapp.exams.service import available_exams, open_attempt
 
         ctx["my_exams"] = [(e, open_attempt(current_user.id, e.id)) for e in available_exams(current_user)]
+        from trainapp.certificates.models import Certificate
+
+        ctx["my_certificates"] = db.session.scalars(select(Certificate).where(
+            Certificate.user_id == current_user.id, Certificate.status == "valid")
+            .order_by(Certificate.issued_on.desc()).limit(5)).all()
     ent_ids = administered_enterprise_ids(current_user)
     if ent_ids:
         ctx["my_enterprises"] = [

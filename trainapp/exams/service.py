@@ -359,6 +359,11 @@ def _count_in_bank_statistics(outcome: dict[int, bool]) -> None:
     """Feed each question's times answered / times correct (shown in the bank)."""
     right = [qid for qid, ok in outcome.items() if ok]
     wrong = [qid for qid, ok in outcome.items() if not ok]
+    if outcome:
+        # Concurrent submits share questions: lock their rows in one order (id) first, or two
+        # submits updating overlapping rows in different orders deadlock.
+        db.session.execute(select(Question.id).where(Question.id.in_(sorted(outcome)))
+                           .order_by(Question.id).with_for_update())
     for ids, inc in ((right, 1), (wrong, 0)):
         if ids:
             db.session.execute(update(Question).where(Question.id.in_(ids)).values(

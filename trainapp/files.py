@@ -68,3 +68,16 @@ def store(data: bytes, media_type: str, filename: str = "", owner_id: int | None
                         filename=(filename or "")[:255], size=len(data), data=data, owner_id=owner_id)
     db.session.add(stored)
     return stored
+
+
+def image_response(image_id: int):
+    """Serve a stored image inline to a user the caller has already checked."""
+    from flask import Response, abort
+
+    stored = db.session.get(StoredFile, image_id)
+    if stored is None:
+        abort(404)
+    response = Response(stored.data, mimetype=stored.media_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Content-Disposition"] = "inline"
+    return response

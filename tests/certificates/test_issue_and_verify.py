@@ -15,7 +15,6 @@ from tests.exams.helpers import make_exam
 from trainapp.certificates import pdf, service
 from trainapp.certificates.models import Certificate, CertificateTemplate, Verification
 from trainapp.exams import service as exam_service
-from trainapp.extensions import db as _db
 
 
 def _learner(world):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +10,6 @@ from tests import factories
 from tests.conftest import csrf_from, post_form
 from trainapp.auth.models import RoleGrant
 from trainapp.questionbank import formats
-from trainapp.questionbank.formats import ParsedQuestion
 from trainapp.questionbank.models import Question, QuestionBank, QuestionVersion, freeze
 
 GOOD_CSV = (

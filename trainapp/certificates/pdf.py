@@ -7,7 +7,6 @@ fetcher only accepts data: URIs, which is how the QR code and the seal are embed
 from __future__ import annotations
 
 import base64
-import io
 from dataclasses import dataclass
 
 import qrcode

@@ -5,7 +5,7 @@ import datetime as dt
 import io
 
 from flask import (
-    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for,
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l

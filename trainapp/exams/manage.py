@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -27,6 +26,7 @@ from trainapp.exams.forms import ActionForm, ExamForm
 from trainapp.exams.models import Attempt, Exam, ExamFixedQuestion, ExamPart
 from trainapp.extensions import db
 from trainapp.formutil import opts
+from trainapp.paging import ListPage
 from trainapp.labels import AUDIENCE_LABELS, label
 from trainapp.org.models import Sector
 from trainapp.questionbank.models import Question, QuestionBank
@@ -325,30 +325,6 @@ def close(exam_id: int):
 
 # --- results ----------------------------------------------------------------------------
 
-@dataclass
-class Page:
-    """Enough of a pagination object for the pager macro."""
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 @bp.route("/<int:exam_id>/results")
 @role_required(*RESULTS_ROLES)
 def results(exam_id: int):
@@ -358,13 +334,12 @@ def results(exam_id: int):
     filters = analysis.Filters.from_args(request.args)
     stmt = analysis.results_statement(exam, scope, filters)
     summary = analysis.summary(stmt)
-    pages = max(1, math.ceil(summary.participants / PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    page = ListPage.of(summary.participants, request.args.get("page", 1, type=int), PER_PAGE)
     rows = analysis.to_rows(db.session.execute(
-        analysis.ordered(stmt).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+        analysis.ordered(stmt).limit(PER_PAGE).offset((page.page - 1) * PER_PAGE)))
     return render_template(
         "exams/manage/results.html", exam=exam, rows=rows, summary=summary, filters=filters,
-        page=Page(page, pages, summary.participants), items=analysis.item_analysis(exam, scope, filters),
+        page=page, items=analysis.item_analysis(exam, scope, filters),
         choices=analysis.filter_choices(exam, scope), scoped=scope is not None, status_labels=STATUS_LABELS,
         types=REGISTRY, may_manage=service.may_manage(current_user, exam))
 

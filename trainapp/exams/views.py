@@ -157,17 +157,10 @@ def submit(attempt_id: int):
 @login_required
 def image(attempt_id: int, position: int):
     """A question's image as frozen in this attempt's paper."""
-    from flask import Response
-
-    from trainapp.files import StoredFile
+    from trainapp.files import image_response
 
     attempt = _own_attempt(attempt_id)
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None or item.version.image_id is None:
         abort(404)
-    stored = db.session.get(StoredFile, item.version.image_id)
-    if stored is None:
-        abort(404)
-    response = Response(stored.data, mimetype=stored.media_type)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return image_response(item.version.image_id)

@@ -5,7 +5,7 @@ carries no key or explanation; they are shown only on the feedback page after th
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
@@ -194,8 +194,4 @@ def image(question_id: int):
     question = _servable(question_id)
     if question.image_id is None:
         abort(404)
-    stored = db.session.get(files.StoredFile, question.image_id)
-    response = Response(stored.data, mimetype=stored.media_type)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return files.image_response(question.image_id)

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import io
 import json
-import math
-from dataclasses import dataclass
 
 from flask import (
-    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for,
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,6 +17,7 @@ from trainapp.audit import record
 from trainapp.auth.decorators import role_required
 from trainapp.extensions import db
 from trainapp.formutil import opts
+from trainapp.paging import ListPage
 from trainapp.labels import AUDIENCE_LABELS
 from trainapp.org.models import Sector
 from trainapp.questionbank import formats, service
@@ -315,11 +314,7 @@ def question_image(question_id: int):
     question = _question_or_404(question_id)
     if question.image_id is None:
         abort(404)
-    stored = db.session.get(files.StoredFile, question.image_id)
-    response = Response(stored.data, mimetype=stored.media_type)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return files.image_response(question.image_id)
 
 
 # --- import ------------------------------------------------------------------
@@ -363,29 +358,6 @@ def upload():
     return render_template("questionbank/upload.html", form=form)
 
 
-@dataclass
-class PreviewPage:
-    """Enough of a pagination object for the pager macro."""
-    page: int
-    pages: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def _load_pending(token: str):
     """The stored upload, its target bank (None for a new bank) and the parsed plan; None when gone."""
     up = uploads.fetch(token, current_user.id, UPLOAD_KIND)
@@ -412,15 +384,14 @@ def preview(token: str):
         flash(_("预览已过期，请重新上传"), "warning")
         return redirect(url_for("questionbank.upload"))
     up, bank, name, plan = loaded
-    pages = max(1, math.ceil(len(plan.items) / PREVIEW_PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    shown = plan.items[(page - 1) * PREVIEW_PER_PAGE: page * PREVIEW_PER_PAGE]
+    pager = ListPage.of(len(plan.items), request.args.get("page", 1, type=int), PREVIEW_PER_PAGE)
+    shown = plan.items[(pager.page - 1) * PREVIEW_PER_PAGE: pager.page * PREVIEW_PER_PAGE]
     remarks: dict[str, list[str]] = {}
     for p in plan.result.warnings:
         remarks.setdefault(p.ref, []).append(p.message)
     name_clash = bank is None and service.find_bank(name) is not None
     return render_template("questionbank/preview.html", up=up, bank=bank, bank_name=name, plan=plan,
-                           shown=shown, preview_page=PreviewPage(page, pages), remarks=remarks, types=REGISTRY,
+                           shown=shown, preview_page=pager, remarks=remarks, types=REGISTRY,
                            letters=LETTERS, form=ConfirmImportForm(), name_clash=name_clash,
                            answer_display=_answer_display)
 

@@ -49,6 +49,7 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	$(FLASK) questionbank load-shipped
+	$(FLASK) courses load-shipped
 
 demo: db
 	$(FLASK) demo load

@@ -64,6 +64,7 @@ def register_models() -> None:
     from trainapp.questionbank import models as _questionbank  # noqa: F401
     from trainapp.exams import models as _exams  # noqa: F401
     from trainapp.certificates import models as _certificates  # noqa: F401
+    from trainapp.courses import models as _courses  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -71,6 +72,11 @@ def register_blueprints(app: Flask) -> None:
     from trainapp.certificates.admin import bp as certificate_admin_bp
     from trainapp.certificates.permits import bp as permits_bp
     from trainapp.certificates.views import bp as certificates_bp
+    from trainapp.courses.archive import bp as archive_bp
+    from trainapp.courses.classroom import bp as classroom_bp
+    from trainapp.courses.manage import bp as course_manage_bp
+    from trainapp.courses.plans import bp as plans_bp
+    from trainapp.courses.views import bp as courses_bp
     from trainapp.auth.views import bp as auth_bp
     from trainapp.main.views import bp as main_bp
     from trainapp.org.views import bp as org_bp
@@ -80,19 +86,22 @@ def register_blueprints(app: Flask) -> None:
     from trainapp.questionbank.views import bp as questionbank_bp
 
     for bp in (main_bp, auth_bp, org_bp, admin_bp, questionbank_bp, exam_manage_bp, exams_bp, practice_bp,
-               certificates_bp, permits_bp, certificate_admin_bp):
+               certificates_bp, permits_bp, certificate_admin_bp, courses_bp, course_manage_bp, classroom_bp,
+               archive_bp, plans_bp):
         app.register_blueprint(bp)
 
 
 def register_commands(app: Flask) -> None:
     from trainapp.demo.cli import bp as demo_bp
     from trainapp.certificates.cli import bp as certificates_cli_bp
+    from trainapp.courses.cli import bp as courses_cli_bp
     from trainapp.exams.cli import bp as exams_cli_bp
     from trainapp.questionbank.cli import bp as questionbank_cli_bp
 
     app.register_blueprint(demo_bp)
     app.register_blueprint(exams_cli_bp)
     app.register_blueprint(certificates_cli_bp)
+    app.register_blueprint(courses_cli_bp)
     app.register_blueprint(questionbank_cli_bp)
 
 

@@ -30,14 +30,17 @@ def live_server(tmp_path_factory):
 
     from trainapp.demo.data import load_small
     from trainapp.org.seed import seed_sectors
+    from trainapp.courses.shipped import load_shipped_courses
     from trainapp.questionbank.service import load_shipped, shipped_directory
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
+                      "COURSE_BEAT_SECONDS": 1})
     with app.app_context():
         upgrade()
         seed_sectors()
         load_shipped(shipped_directory())
+        load_shipped_courses()
         load_small()
         db.session.commit()
     global APP

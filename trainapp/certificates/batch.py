@@ -11,7 +11,6 @@ import threading
 import zipfile
 
 from flask import current_app
-from pypdf import PdfWriter
 from sqlalchemy import select, update
 
 from trainapp.certificates.models import BatchJob, Certificate
@@ -73,13 +72,50 @@ def run(job_id: int) -> None:
         _set(job_id, status="failed", error=str(exc)[:500], finished_at=utcnow())
 
 
+# PDFium is not thread-safe: one merge at a time per process.
+_PDFIUM = threading.Lock()
+
+
 def _merge(parts: list[tuple[str, bytes]]) -> bytes:
-    writer = PdfWriter()
-    for _number, data in parts:
-        writer.append(io.BytesIO(data))
-    out = io.BytesIO()
-    writer.write(out)
+    """Pages of the stored PDFs in one document (PDFium copies pages natively: ~1 ms a page)."""
+    import pypdfium2
+
+    with _PDFIUM:
+        merged = pypdfium2.PdfDocument.new()
+        try:
+            for _number, data in parts:
+                source = pypdfium2.PdfDocument(data)
+                try:
+                    merged.import_pages(source)
+                finally:
+                    source.close()
+            out = io.BytesIO()
+            merged.save(out)
+        finally:
+            merged.close()
     return out.getvalue()
+
+
+def render_later(cert_ids: list[int]) -> None:
+    """Render and store these certificates' PDFs in a background thread (so downloads and batches find them ready)."""
+    if not cert_ids or current_app.config.get("TESTING"):
+        return
+    app = current_app._get_current_object()
+
+    def work():
+        from trainapp.certificates.pdf import stored_pdf
+
+        with app.app_context():
+            for cert_id in cert_ids:
+                cert = db.session.get(Certificate, cert_id)
+                if cert is not None:
+                    try:
+                        stored_pdf(cert)
+                    except Exception:  # the PDF is rendered on first download instead
+                        log.exception("rendering certificate %s failed", cert_id)
+                        db.session.rollback()
+
+    threading.Thread(target=work, name="certificate-render", daemon=True).start()
 
 
 def _zip(parts: list[tuple[str, bytes]]) -> bytes:

@@ -10,8 +10,9 @@ import random
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, inspect, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from trainapp.extensions import db
@@ -307,7 +308,8 @@ def save_answer(attempt: Attempt, position: int, raw: str, now: dt.datetime | No
     if now > attempt.deadline_at + SAVE_GRACE:
         raise ExamError(_("考试时间已到，答案未保存"))
     item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
-                                                       AttemptItem.position == position))
+                                                       AttemptItem.position == position)
+                             .options(joinedload(AttemptItem.version)))  # one query, not two
     if item is None:
         raise ExamError(_("试卷中没有这道题"))
     item.response = _stored_response(item, raw)
@@ -352,6 +354,9 @@ def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False)
         from trainapp.certificates.service import issue_for_attempt
 
         issue_for_attempt(attempt)
+    from trainapp.courses.service import on_exam_submitted
+
+    on_exam_submitted(attempt)
     return True
 
 
@@ -407,9 +412,6 @@ def review_level(attempt: Attempt, now: dt.datetime | None = None) -> str:
         return "score"
     return exam.review_content
 
-
-def pass_counts_case():
-    return case((Attempt.passed.is_(True), 1), else_=0)
 
 
 @dataclass

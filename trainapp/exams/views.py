@@ -150,6 +150,11 @@ def submit(attempt_id: int):
     if service.submit(attempt, auto=auto):
         db.session.commit()
         flash(_("已交卷"), "success")
+        if attempt.passed:
+            from trainapp.certificates.batch import render_later
+            from trainapp.certificates.models import Certificate
+
+            render_later(list(db.session.scalars(select(Certificate.id).where(Certificate.attempt_id == attempt.id))))
     return redirect(url_for("exams.attempt", attempt_id=attempt.id))
 
 

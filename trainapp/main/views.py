@@ -34,6 +34,12 @@ def home():
 
         ctx["my_exams"] = [(e, open_attempt(current_user.id, e.id)) for e in available_exams(current_user)]
         from trainapp.certificates.models import Certificate
+        from trainapp.courses.service import hours_in_year, today
+        from trainapp.courses.views import my_enrolments
+
+        ctx["my_courses"] = [e for e in my_enrolments(current_user.person_id) if e.status == "active"][:5]
+        ctx["year_hours"] = hours_in_year(current_user.person_id, today().year)
+        ctx["today"] = today()
 
         ctx["my_certificates"] = db.session.scalars(select(Certificate).where(
             Certificate.user_id == current_user.id, Certificate.status == "valid")

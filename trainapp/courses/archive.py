@@ -47,8 +47,8 @@ PDF_MAX_ROWS = 2000
 KIND_LABELS = {
     "lesson": _l("课时学习"),
     "course": _l("课程完成"),
-    "classroom": _l("线下培训"),
-    "exam": _l("考试"),
+    "classroom": _l("线下集中培训"),
+    "exam": _l("线上考试"),
     "correction": _l("更正"),
 }
 RULE_KIND_LABELS = {"initial": _l("初次/再培训"), "annual": _l("年度再培训")}
@@ -100,13 +100,18 @@ def may_edit_person(user, person: Person) -> bool:
     return False
 
 
-def _xlsx(frames: dict, name: str):
-    import pandas as pd
+def _xlsx(sheets: dict, name: str):
+    """An xlsx download: {sheet title: (rows, column headers)}; openpyxl's streaming writer (all rows, fast)."""
+    from openpyxl import Workbook
 
+    wb = Workbook(write_only=True)
+    for title, (rows, columns) in sheets.items():
+        ws = wb.create_sheet(title[:31])
+        ws.append(columns)
+        for row in rows:
+            ws.append(row)
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for sheet, (rows, columns) in frames.items():
-            pd.DataFrame(rows, columns=columns).to_excel(writer, sheet_name=sheet[:31], index=False)
+    wb.save(buf)
     return send_file(io.BytesIO(buf.getvalue()), mimetype=XLSX_MIME, as_attachment=True, download_name=name,
                      max_age=0)
 
@@ -301,7 +306,7 @@ def person_xlsx(person_id: int):
 def person_pdf(person_id: int):
     person = get_person(person_id, current_user)
     lines = _lines([TrainingRecord.person_id == person.id])
-    facts = [(_("姓名"), person.name), (_("单位"), person.unit_name),
+    facts = [(_("姓名"), person.name), (_("工作单位"), person.unit_name),
              (_("人员类别"), label(AUDIENCE_LABELS, person.audience)),
              (_("身份证号"), person.id_number_masked or "—"),
              (_("入职日期"), person.joined_on.isoformat() if person.joined_on else "—")]
@@ -382,7 +387,7 @@ def correct(record_id: int):
 
 def _enterprise_where(ent: Enterprise) -> list:
     where = [TrainingRecord.enterprise_id == ent.id]
-    if year := request.args.get("year", type=int):
+    if (year := request.args.get("year", type=int)) and 1900 <= year <= 9999:
         where.append(TrainingRecord.occurred_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
     if q := request.args.get("q", "").strip():
         where.append(Person.name.contains(q, autoescape=True))
@@ -425,7 +430,7 @@ def enterprise_pdf(enterprise_id: int):
         flash(_("记录超过 %(n)d 条，请先按年度或姓名筛选，或导出 Excel", n=PDF_MAX_ROWS), "warning")
         return redirect(url_for("archive.enterprise", enterprise_id=ent.id, **request.args.to_dict()))
     lines = _lines(where)
-    facts = [(_("单位"), ent.name), (_("统一社会信用代码"), ent.credit_code), (_("所属街道"), ent.street.name),
+    facts = [(_("单位名称"), ent.name), (_("统一社会信用代码"), ent.credit_code), (_("所属街道"), ent.street.name),
              (_("行业领域"), ent.sector.name)]
     if request.args.get("year"):
         facts.append((_("年度"), request.args.get("year")))
@@ -552,8 +557,9 @@ def requirements():
         db.session.commit()
         flash(_("已添加"), "success")
         return redirect(url_for("archive.requirements"))
-    rules = db.session.scalars(select(Requirement).order_by(Requirement.audience, Requirement.high_risk,
-                                                            Requirement.kind)).all()
+    order = {code: i for i, code in enumerate(AUDIENCES)}
+    rules = sorted(db.session.scalars(select(Requirement)),
+                   key=lambda r: (order.get(r.audience, len(order)), r.audience, r.high_risk, r.kind != "initial"))
     missing = {(a, h, k) for a, h, k, _h in compliance.DEFAULT_RULES} - {(r.audience, r.high_risk, r.kind)
                                                                         for r in rules}
     return render_template("courses/archive/requirements.html", rules=rules, form=form, is_admin=is_admin,

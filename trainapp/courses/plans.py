@@ -141,7 +141,7 @@ def table(plan: TrainingPlan) -> dict:
 class PlanForm(FlaskForm):
     year = IntegerField(_l("年度"), validators=[InputRequired(), NumberRange(min=2000, max=2100)])
     title = StringField(_l("计划名称"), validators=[DataRequired(), Length(max=200)])
-    enterprise_id = SelectField(_l("单位"), coerce=int, validators=[Optional()])
+    enterprise_id = SelectField(_l("计划所属单位"), coerce=int, validators=[Optional()])
     street_id = SelectField(_l("街镇"), coerce=int, validators=[Optional()])
     sector_id = SelectField(_l("行业领域"), coerce=int, validators=[Optional()])
     submit = SubmitField(_l("保存"))

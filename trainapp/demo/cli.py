@@ -35,6 +35,9 @@ def seed() -> None:
     """Add the reference sectors that are missing."""
     from trainapp.org.seed import seed_sectors
 
+    from trainapp.courses.compliance import seed_requirements
+
     added = seed_sectors()
+    seed_requirements()
     db.session.commit()
     click.echo(f"sectors added: {added}")

@@ -91,6 +91,9 @@ def load_small() -> dict:
     """Load the demo population; running it again changes nothing."""
     rng = random.Random(2024)
     seed_sectors()
+    from trainapp.courses.compliance import seed_requirements
+
+    seed_requirements()
     district, streets = ensure_geography()
     sectors = {s.code: s for s in db.session.scalars(select(Sector))}
     agencies = ensure_agencies(district, streets, sectors)

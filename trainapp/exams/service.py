@@ -349,7 +349,6 @@ def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False)
         outcome[v.question_id] = score >= item.points - 1e-9
     attempt.score = round(total, 2)
     attempt.passed = attempt.max_score > 0 and 100.0 * total / attempt.max_score >= exam.pass_percent - 1e-9
-    _count_in_bank_statistics(outcome)
     if attempt.passed:
         from trainapp.certificates.service import issue_for_attempt
 
@@ -357,6 +356,8 @@ def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False)
     from trainapp.courses.service import on_exam_submitted
 
     on_exam_submitted(attempt)
+    # Last: it locks rows every concurrent submit of the same questions needs, until the commit.
+    _count_in_bank_statistics(outcome)
     return True
 
 

@@ -155,3 +155,17 @@ def test_assigned_and_due_courses_come_first(world, db):
     db.session.commit()
     assert due_soon.id not in [e.id for e in my_enrolments(person.id)]
     assert db.session.get(Enrolment, due_soon.id).status == "withdrawn"
+
+
+def test_grouped_summaries_match_one_by_one(world, db):
+    from trainapp.courses.views import _summaries, _summary
+
+    person = _person(world)
+    first = make_course(title="一", lessons=(("text", 0.5, 15), ("text", 1.0, 15)))
+    second = make_course(title="二", lessons=(("text", 2.0, 15),))
+    e1, e2 = service.enrol(person, first), service.enrol(person, second, due_on=dt.date(2020, 1, 1))
+    _beats(e1, first.lessons[1], 30, at_end=True)
+    db.session.commit()
+    grouped = _summaries([e1, e2])
+    assert grouped == {e1.id: _summary(e1), e2.id: _summary(e2)}
+    assert grouped[e1.id]["done"] == 1 and grouped[e1.id]["hours"] == 1.0 and grouped[e2.id]["overdue"]

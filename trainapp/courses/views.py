@@ -42,6 +42,25 @@ def _summary(enrolment: Enrolment) -> dict:
     return {"done": done, "total": len(enrolment.course.lessons), "hours": float(hours or 0), "overdue": overdue}
 
 
+def _summaries(enrolments: list[Enrolment]) -> dict[int, dict]:
+    """_summary for many enrolments in two grouped queries."""
+    from sqlalchemy import func
+
+    ids = [e.id for e in enrolments]
+    done = {row[0]: (row[1], float(row[2] or 0)) for row in db.session.execute(
+        select(LessonProgress.enrolment_id, func.count(LessonProgress.id), func.sum(Lesson.hours))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.enrolment_id.in_(ids), LessonProgress.completed_at.is_not(None))
+        .group_by(LessonProgress.enrolment_id))} if ids else {}
+    totals = dict(db.session.execute(select(Lesson.course_id, func.count(Lesson.id)).where(
+        Lesson.course_id.in_({e.course_id for e in enrolments})).group_by(Lesson.course_id)).all()) if ids else {}
+    today = service.today()
+    return {e.id: {"done": done.get(e.id, (0, 0.0))[0], "total": totals.get(e.course_id, 0),
+                   "hours": done.get(e.id, (0, 0.0))[1],
+                   "overdue": e.status == "active" and e.due_on is not None and e.due_on < today}
+            for e in enrolments}
+
+
 @bp.route("/")
 @login_required
 def index():
@@ -50,7 +69,7 @@ def index():
     enrolled = {e.course_id for e in enrolments}
     catalogue = [c for c in db.session.scalars(select(Course).where(Course.status == "published")
                                                .order_by(Course.id)) if service.meant_for(c, person)]
-    return render_template("courses/index.html", enrolments=enrolments, summaries={e.id: _summary(e) for e in enrolments},
+    return render_template("courses/index.html", enrolments=enrolments, summaries=_summaries(enrolments),
                            catalogue=[c for c in catalogue if c.id not in enrolled], form=FlaskForm(),
                            year_hours=service.hours_in_year(person.id, service.today().year))
 

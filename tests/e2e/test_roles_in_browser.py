@@ -32,8 +32,8 @@ def test_each_demo_role_sees_its_home(live_server, page, login, section):
     # The phone layout collapses the menu; open it to reach the language switch.
     if page.locator(".navbar-toggler").is_visible():
         page.click(".navbar-toggler")
-    page.click("#lang-switch")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("#lang-switch")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#home-title").inner_text().startswith("Hello")
     assert page.locator(section).is_visible()

@@ -250,18 +250,15 @@ def test_signin_post_is_rate_limited(world, db, client, login):
 
 # --- the QR ------------------------------------------------------------------------------
 
-def _rasterise_qr_svg(svg: str, scale: int = 8):
-    """Draw the SVG's runs of dark modules (M{x} {y}h{w}...) with a wide white margin."""
-    from PIL import Image, ImageDraw
+def _rasterise_qr_svg(svg: str):
+    """Draw the SVG for real (WeasyPrint into a PDF, PDFium to pixels), as a phone camera would see it."""
+    from weasyprint import HTML
 
-    quiet, box = (int(v) for v in re.search(r'viewBox="-(\d+) -\d+ (\d+) \d+"', svg).groups())
-    margin = 6
-    image = Image.new("L", ((box + 2 * margin) * scale,) * 2, 255)
-    draw = ImageDraw.Draw(image)
-    for x, y, w in re.findall(r"M(\d+) (\d+)h(\d+)", svg):
-        left, top = (int(x) + quiet + margin) * scale, (int(y) + quiet + margin) * scale
-        draw.rectangle([left, top, left + int(w) * scale - 1, top + scale - 1], fill=0)
-    return image
+    from tests.certificates.helpers import rasterise
+
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    page = HTML(string=f'<body style="margin:20mm"><img src="{uri}" style="width:60mm"></body>').write_pdf()
+    return rasterise(page, scale=3)
 
 
 def test_detail_page_shows_a_qr_that_decodes_to_the_signin_url(world, db, client, login):

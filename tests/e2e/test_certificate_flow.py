@@ -34,23 +34,7 @@ def test_learner_passes_downloads_and_a_visitor_verifies(live_server, page, brow
     page.click("#available-exams >> text=工贸企业重大事故隐患判定标准考试")
     page.click("#start-exam")
     page.wait_for_url(f"{live_server}/exams/attempts/*")
-    attempt_id = int(page.url.rsplit("/", 1)[1])
-    # Answer every question correctly: the key is read from the server's database, not the page.
-    with app.app_context():
-        from trainapp.exams.models import Attempt
-        from trainapp.exams.service import to_displayed
-
-        attempt = db.session.get(Attempt, attempt_id)
-        keys = {item.position: to_displayed(item, item.version.answer) for item in attempt.items}
-    for position, key in sorted(keys.items()):
-        page.click(f".nav-q[data-goto='{position}']")
-        section = page.locator(f"#q{position}")
-        for letter in key:
-            section.locator(f"input[value='{letter}']").check()
-    page.locator("#save-state[data-state=saved]").wait_for()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#submit-exam")
-    page.wait_for_selector("#result-score")
+    answer_all_correctly_and_submit(page, app)
     assert page.locator("#result-verdict").inner_text() == "通过"
 
     page.goto(f"{live_server}/certificates/mine")
@@ -67,6 +51,26 @@ def test_learner_passes_downloads_and_a_visitor_verifies(live_server, page, brow
     assert anonymous.locator("#verify-state").get_attribute("data-state") == "valid"
     assert holder not in anonymous.content()  # the public page shows the name masked
     visitor.close()
+
+
+def answer_all_correctly_and_submit(page, app):
+    """On an open attempt's page: pick every key (read from the server's database, not the page), submit."""
+    from trainapp.exams.models import Attempt
+    from trainapp.exams.service import to_displayed
+    from trainapp.extensions import db
+
+    attempt_id = int(page.url.rsplit("/", 1)[1])
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        keys = {item.position: to_displayed(item, item.version.answer) for item in attempt.items}
+    for position, key in sorted(keys.items()):
+        page.click(f".nav-q[data-goto='{position}']")
+        for letter in key:
+            page.locator(f"#q{position} input[value='{letter}']").check()
+    page.locator("#save-state[data-state=saved]").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#submit-exam")
+    page.wait_for_selector("#result-score")
 
 
 def live_server_app():

@@ -1,7 +1,7 @@
 """The seed's whole path in Chromium: enrol → complete a lesson → see the hours → course exam → certificate."""
 import pytest
 
-from tests.e2e.test_certificate_flow import live_server_app
+from tests.e2e.test_certificate_flow import answer_all_correctly_and_submit, live_server_app
 from tests.e2e.test_roles_in_browser import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -15,8 +15,7 @@ def test_enrol_learn_exam_certificate(live_server, page):
     from trainapp.courses import markup
     from trainapp.courses.models import Course, Lesson
     from trainapp.demo.data import DEMO_PASSWORD
-    from trainapp.exams.models import Attempt, Exam
-    from trainapp.exams.service import to_displayed
+    from trainapp.exams.models import Exam
     from trainapp.extensions import db
     from trainapp.org.models import Person
 
@@ -51,18 +50,7 @@ def test_enrol_learn_exam_certificate(live_server, page):
     page.click("#go-exam")
     page.click("#start-exam")
     page.wait_for_url(f"{live_server}/exams/attempts/*")
-    attempt_id = int(page.url.rsplit("/", 1)[1])
-    with app.app_context():
-        attempt = db.session.get(Attempt, attempt_id)
-        keys = {item.position: to_displayed(item, item.version.answer) for item in attempt.items}
-    for position, key in sorted(keys.items()):
-        page.click(f".nav-q[data-goto='{position}']")
-        for letter in key:
-            page.locator(f"#q{position} input[value='{letter}']").check()
-    page.locator("#save-state[data-state=saved]").wait_for()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#submit-exam")
-    page.wait_for_selector("#result-score")
+    answer_all_correctly_and_submit(page, app)
 
     page.goto(f"{live_server}/courses/{course_id}")
     assert page.locator("#course-progress .alert-success").is_visible()  # course completed

@@ -42,19 +42,9 @@ def today() -> dt.date:
 
 def meant_for(course: Course, person) -> bool:
     """Published, and the course's audiences and sectors include the person (empty means everyone)."""
-    from trainapp.exams.service import _sector_family_ids
-    from trainapp.org.models import Enterprise
+    from trainapp.exams.service import targets
 
-    if person is None or course.status != "published":
-        return False
-    if course.audiences and person.audience not in course.audiences:
-        return False
-    if course.sectors:
-        sector_id = db.session.scalar(select(Enterprise.sector_id).where(Enterprise.id == person.enterprise_id)) \
-            if person.enterprise_id else None
-        if sector_id not in _sector_family_ids(course.sectors):
-            return False
-    return True
+    return course.status == "published" and targets(course.audiences, course.sectors, person)
 
 
 def may_manage(user, course: Course) -> bool:

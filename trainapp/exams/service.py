@@ -49,18 +49,23 @@ def _sector_family_ids(sectors: list[Sector]) -> set[int]:
     return ids
 
 
-def meant_for(exam: Exam, person) -> bool:
-    """Whether the exam's audiences and sectors include this person (empty lists mean everyone)."""
+def targets(audiences: list, sectors: list[Sector], person) -> bool:
+    """Whether audiences and sectors (sub-sectors included; empty lists mean everyone) include the person."""
     if person is None:
         return False
-    if exam.audiences and person.audience not in exam.audiences:
+    if audiences and person.audience not in audiences:
         return False
-    if exam.sectors:
+    if sectors:
         sector_id = db.session.scalar(select(Enterprise.sector_id).where(Enterprise.id == person.enterprise_id)) \
             if person.enterprise_id else None
-        if sector_id not in _sector_family_ids(exam.sectors):
+        if sector_id not in _sector_family_ids(sectors):
             return False
     return True
+
+
+def meant_for(exam: Exam, person) -> bool:
+    """Whether the exam's audiences and sectors include this person."""
+    return targets(exam.audiences, exam.sectors, person)
 
 
 def available_exams(user, now: dt.datetime | None = None) -> list[Exam]:

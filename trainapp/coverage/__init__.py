@@ -1,0 +1,1 @@
+"""Coverage reports (覆盖率): where each street and sector stands against the plans' targets."""

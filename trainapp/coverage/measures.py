@@ -1,0 +1,311 @@
+"""The coverage measures, each one SQL statement grouped by street and sector.
+
+A measure has a population (who or what must be covered: the principals of key-sector enterprises,
+every active member of staff, the regulators of the agencies in scope, the enterprises…) and a rule
+for when a member counts as covered. Each measure builds one SELECT whose rows are the population,
+with the member's street, sector (the top-level sector, so 粉尘涉爆 counts under 工贸), unit and a
+0/1 `covered` column plus a `reason` code for members who are not covered. Everything the reports
+show is an aggregate over that SELECT, done by the database: the work grows with the number of
+groups returned, not with the number of people read back into Python.
+
+Dates: a period runs from `start` to `end`; certificates and permits are checked on the "as of" day,
+the period's end or today, whichever comes first. The yearly 学时 rule is the one of the end's year.
+People who have left (status `left`) are not in any population; people who joined after the as-of
+day are not either. 劳务派遣, flexible and outsourced workers are staff like everybody else.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, case, exists, false, func, literal, null, or_, select, true
+from sqlalchemy.orm import aliased
+
+from trainapp.auth.scope import enterprise_criterion, person_criterion
+from trainapp.certificates.models import Certificate, Permit
+from trainapp.courses import compliance
+from trainapp.courses.models import PersonEvent, TrainingRecord
+from trainapp.exams.models import Attempt
+from trainapp.extensions import db
+from trainapp.org.models import Agency, Enterprise, Person, Sector
+
+REASON_LABELS = {
+    "untrained": _l("未参加培训"),
+    "no_certificate": _l("无有效合格证明"),
+    "short_hours": _l("学时不足"),
+    "no_permit": _l("无有效操作证"),
+    "no_session": _l("未参加年度集中培训"),
+    "no_attempt": _l("未参加考试"),
+    "not_passed": _l("考试未通过"),
+    "drill_overdue": _l("演练逾期"),
+    "drill_never": _l("从未演练"),
+    "revision_open": _l("预案修订未完成"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    today: dt.date
+
+    @property
+    def as_of(self) -> dt.date:
+        return min(self.end, self.today)
+
+    @property
+    def year(self) -> int:
+        return self.end.year
+
+    @classmethod
+    def year_of(cls, year: int, today: dt.date) -> Period:
+        return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), today)
+
+
+@dataclass
+class Measure:
+    code: str
+    label: object
+    unit: str                      # person | enterprise
+    holder: str                    # enterprise | agency: whose people (or which units) are counted
+    description: object = ""
+    higher_is_better: bool = True
+    build: object = field(default=None, repr=False)   # (measure, user, period, ctx) -> Select
+    source_exists: object = field(default=None, repr=False)  # (user, period) -> bool
+
+    def statement(self, user, period: Period, ctx: Context) -> Select:
+        return self.build(self, user, period, ctx)
+
+    def has_data(self, user, period: Period) -> bool:
+        return True if self.source_exists is None else bool(self.source_exists(user, period))
+
+
+@dataclass
+class Context:
+    """Settings a measure needs that come from data: the key sectors and the 学时 rules."""
+    key_sector_ids: list[int]
+    rules: compliance.Rules
+
+
+# --- building blocks --------------------------------------------------------------------------------
+
+def _corrected():
+    return select(TrainingRecord.corrects_id).where(TrainingRecord.corrects_id.is_not(None))
+
+
+def _record_totals(start: dt.date, end: dt.date, people, kinds: tuple[str, ...] | None = None):
+    """Per person: 学时 and number of records between the dates (corrected records count by their correction)."""
+    where = [TrainingRecord.occurred_on.between(start, end), TrainingRecord.id.not_in(_corrected()),
+             TrainingRecord.person_id.in_(people)]
+    if kinds:
+        where.append(TrainingRecord.kind.in_(kinds))
+    return (select(TrainingRecord.person_id.label("person_id"), func.sum(TrainingRecord.hours).label("hours"),
+                   func.count().label("n"))
+            .where(*where).group_by(TrainingRecord.person_id).subquery())
+
+
+def _enterprise_people(user, period: Period, audiences, key_only: bool, ctx: Context):
+    """FROM/WHERE shared by the measures over enterprise staff; returns (statement, parent sector alias)."""
+    parent = aliased(Sector)
+    where = [Person.status == "active", Person.audience.in_(audiences), enterprise_criterion(user),
+             or_(Person.joined_on.is_(None), Person.joined_on <= period.as_of)]
+    top = func.coalesce(Sector.parent_id, Sector.id)
+    if key_only:
+        where.append(top.in_(ctx.key_sector_ids) if ctx.key_sector_ids else false())
+    return where, parent, top
+
+
+def _person_select(covered, reason, where, parent, top, *joins):
+    stmt = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
+                   Enterprise.street_id.label("street_id"), top.label("sector_id"),
+                   case((covered, 1), else_=0).label("covered"), reason.label("reason"))
+            .select_from(Person)
+            .join(Enterprise, Enterprise.id == Person.enterprise_id)
+            .join(Sector, Sector.id == Enterprise.sector_id)
+            .outerjoin(parent, parent.id == Sector.parent_id))
+    for target, on in joins:
+        stmt = stmt.outerjoin(target, on)
+    return stmt.where(*where)
+
+
+def _people_ids(where, parent, top):
+    return (select(Person.id).join(Enterprise, Enterprise.id == Person.enterprise_id)
+            .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
+            .where(*where))
+
+
+def _certified(as_of: dt.date):
+    return exists().where(Certificate.person_id == Person.id, Certificate.status != "revoked",
+                          Certificate.issued_on <= as_of,
+                          or_(Certificate.valid_until.is_(None), Certificate.valid_until >= as_of))
+
+
+# --- the measures ------------------------------------------------------------------------------------
+
+def _trained_and_certified(audience: str):
+    def build(measure, user, period, ctx):
+        where, parent, top = _enterprise_people(user, period, (audience,), True, ctx)
+        rec = _record_totals(period.start, period.end, _people_ids(where, parent, top))
+        trained = func.coalesce(rec.c.n, 0) > 0
+        certified = _certified(period.as_of)
+        reason = case((~trained, literal("untrained")), (~certified, literal("no_certificate")), else_=null())
+        return _person_select(and_(trained, certified), reason, where, parent, top,
+                              (rec, rec.c.person_id == Person.id))
+    return build
+
+
+def _staff_hours(measure, user, period, ctx):
+    where, parent, top = _enterprise_people(user, period, ("staff", "special_worker"), False, ctx)
+    rec = _record_totals(period.start, period.end, _people_ids(where, parent, top))
+    year_start, year_end = dt.date(period.year, 1, 1), dt.date(period.year, 12, 31)
+    # NULL-safe on purpose: NOT of a NULL comparison would drop people with no joining date.
+    initial = or_(and_(Person.joined_on.is_not(None), Person.joined_on.between(year_start, year_end)),
+                  exists().where(PersonEvent.person_id == Person.id,
+                                 PersonEvent.kind.in_(compliance.RETRAIN_EVENTS),
+                                 PersonEvent.on.between(year_start, year_end)))
+    high_risk = func.coalesce(compliance.high_risk_column(Enterprise, Sector, parent), false())
+    whens = []
+    for audience in ("staff", "special_worker"):
+        for hr in (True, False):
+            for first in (True, False):
+                rule = ctx.rules.applicable(audience, hr, first)
+                if rule is not None:
+                    whens.append((and_(Person.audience == audience, high_risk if hr else ~high_risk,
+                                       initial if first else ~initial), literal(rule.hours)))
+    required = case(*whens, else_=null()) if whens else null()
+    inner = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
+                    Enterprise.street_id.label("street_id"), top.label("sector_id"),
+                    func.coalesce(rec.c.hours, 0.0).label("hours"), func.coalesce(rec.c.n, 0).label("n"),
+                    required.label("required"))
+             .select_from(Person).join(Enterprise, Enterprise.id == Person.enterprise_id)
+             .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
+             .outerjoin(rec, rec.c.person_id == Person.id).where(*where).subquery())
+    trained = inner.c.n > 0
+    enough = or_(inner.c.required.is_(None), inner.c.hours + 1e-9 >= inner.c.required)
+    reason = case((~trained, literal("untrained")), (~enough, literal("short_hours")), else_=null())
+    return select(inner.c.member_id, inner.c.unit_id, inner.c.street_id, inner.c.sector_id,
+                  case((and_(trained, enough), 1), else_=0).label("covered"), reason.label("reason"))
+
+
+def _permits(measure, user, period, ctx):
+    where, parent, top = _enterprise_people(user, period, ("special_worker",), False, ctx)
+    valid = exists().where(Permit.person_id == Person.id, Permit.issued_on <= period.as_of,
+                           Permit.valid_until >= period.as_of)
+    return _person_select(valid, case((~valid, literal("no_permit")), else_=null()), where, parent, top)
+
+
+def _exam_taken(period):
+    lo = dt.datetime.combine(period.start, dt.time.min)
+    hi = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time.min)
+    return lo, hi
+
+
+def _exam_participation(measure, user, period, ctx):
+    where, parent, top = _enterprise_people(user, period, ("principal", "safety_manager", "special_worker", "staff"),
+                                            False, ctx)
+    lo, hi = _exam_taken(period)
+    took = exists().where(Attempt.person_id == Person.id, Attempt.status == "submitted",
+                          Attempt.submitted_at >= lo, Attempt.submitted_at < hi)
+    return _person_select(took, case((~took, literal("no_attempt")), else_=null()), where, parent, top)
+
+
+def _exam_pass(measure, user, period, ctx):
+    where, parent, top = _enterprise_people(user, period, ("principal", "safety_manager", "special_worker", "staff"),
+                                            False, ctx)
+    lo, hi = _exam_taken(period)
+    in_period = [Attempt.person_id == Person.id, Attempt.status == "submitted",
+                 Attempt.submitted_at >= lo, Attempt.submitted_at < hi]
+    where = [*where, exists().where(*in_period)]
+    passed = exists().where(*in_period, Attempt.passed.is_(True))
+    return _person_select(passed, case((~passed, literal("not_passed")), else_=null()), where, parent, top)
+
+
+def _agency_people(audiences, covered_for):
+    """Measures over the staff of government agencies (regulators, leaders): grouped by the agency's street."""
+    def build(measure, user, period, ctx):
+        where = [Person.status == "active", Person.audience.in_(audiences), Person.agency_id.is_not(None),
+                 person_criterion(user), or_(Person.joined_on.is_(None), Person.joined_on <= period.as_of)]
+        covered, reason = covered_for(period, select(Person.id).where(*where))
+        return (select(Person.id.label("member_id"), Person.agency_id.label("unit_id"),
+                       Agency.street_id.label("street_id"), null().label("sector_id"),
+                       case((covered, 1), else_=0).label("covered"), reason.label("reason"))
+                .select_from(Person).join(Agency, Agency.id == Person.agency_id).where(*where))
+    return build
+
+
+def _trained_since(period, people):
+    since = dt.date(period.as_of.year - 3, period.as_of.month, min(period.as_of.day, 28))
+    trained = exists().where(TrainingRecord.person_id == Person.id, TrainingRecord.occurred_on > since,
+                             TrainingRecord.occurred_on <= period.as_of, TrainingRecord.id.not_in(_corrected()))
+    return trained, case((~trained, literal("untrained")), else_=null())
+
+
+def _yearly_session(period, people):
+    held = exists().where(TrainingRecord.person_id == Person.id, TrainingRecord.kind == "classroom",
+                          TrainingRecord.occurred_on.between(period.start, period.end),
+                          TrainingRecord.id.not_in(_corrected()))
+    return held, case((~held, literal("no_session")), else_=null())
+
+
+# --- whether the data exists at all ---------------------------------------------------------------------
+
+def _any(stmt) -> bool:
+    return db.session.scalar(select(stmt.exists())) or False
+
+
+def _records_exist(user, period):
+    return _any(select(TrainingRecord.id).join(Enterprise, Enterprise.id == TrainingRecord.enterprise_id)
+                .where(enterprise_criterion(user), TrainingRecord.occurred_on.between(period.start, period.end)))
+
+
+def _agency_records_exist(user, period):
+    return _any(select(TrainingRecord.id).join(Person, Person.id == TrainingRecord.person_id)
+                .where(Person.agency_id.is_not(None), person_criterion(user)))
+
+
+def _permits_exist(user, period):
+    return _any(select(Permit.id).join(Enterprise, Enterprise.id == Permit.enterprise_id)
+                .where(enterprise_criterion(user)))
+
+
+def _attempts_exist(user, period):
+    lo, hi = _exam_taken(period)
+    return _any(select(Attempt.id).join(Person, Person.id == Attempt.person_id)
+                .join(Enterprise, Enterprise.id == Person.enterprise_id)
+                .where(enterprise_criterion(user), Attempt.status == "submitted",
+                       Attempt.submitted_at >= lo, Attempt.submitted_at < hi))
+
+
+MEASURES: dict[str, Measure] = {}
+
+
+def register(measure: Measure) -> Measure:
+    MEASURES[measure.code] = measure
+    return measure
+
+
+register(Measure("principals", _l("重点行业领域主要负责人培训并取得合格证明"), "person", "enterprise",
+                 _l("重点行业领域企业在职主要负责人中，本期参加培训且持有效电子合格证明的比例"),
+                 build=_trained_and_certified("principal"), source_exists=_records_exist))
+register(Measure("safety_managers", _l("重点行业领域安全管理人员培训并取得合格证明"), "person", "enterprise",
+                 _l("重点行业领域企业在职安全生产管理人员中，本期参加培训且持有效电子合格证明的比例"),
+                 build=_trained_and_certified("safety_manager"), source_exists=_records_exist))
+register(Measure("staff", _l("从业人员参加培训并达到年度学时"), "person", "enterprise",
+                 _l("在职从业人员（含劳务派遣、灵活用工）本期参加培训且达到当年学时要求的比例"),
+                 build=_staff_hours, source_exists=_records_exist))
+register(Measure("regulators", _l("安全监管执法人员三年内受训"), "person", "agency",
+                 _l("安全监管执法人员中，截至统计日三年内参加过培训的比例"),
+                 build=_agency_people(("regulator",), _trained_since), source_exists=_agency_records_exist))
+register(Measure("leaders", _l("党政领导干部年度专题培训"), "person", "agency",
+                 _l("党政领导干部中，本期参加过线下集中培训的比例"),
+                 build=_agency_people(("leader",), _yearly_session), source_exists=_agency_records_exist))
+register(Measure("permits", _l("特种作业人员持有效操作证"), "person", "enterprise",
+                 _l("在职特种作业人员中，统计日持有效特种作业操作证的比例"),
+                 build=_permits, source_exists=_permits_exist))
+register(Measure("exam_participation", _l("在线考试参考率"), "person", "enterprise",
+                 _l("企业在职人员中，本期至少交过一次考试答卷的比例"),
+                 build=_exam_participation, source_exists=_attempts_exist))
+register(Measure("exam_pass", _l("在线考试通过率"), "person", "enterprise",
+                 _l("本期参加考试的人员中，至少通过一次的比例"),
+                 build=_exam_pass, source_exists=_attempts_exist))

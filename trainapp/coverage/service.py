@@ -1,0 +1,304 @@
+"""Aggregates of the measures: totals, the sector × street matrix, units of a cell, who is missing.
+
+Each function runs the measure's statement as a subquery and groups it in the database; pandas only
+shapes the (small) grouped result into the matrix. Targets and settings are rows an admin edits.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from trainapp.certificates.service import today as shanghai_today
+from trainapp.courses import compliance
+from trainapp.coverage.measures import MEASURES, Context, Measure, Period
+from trainapp.coverage.models import CoverageSetting, CoverageTarget
+from trainapp.extensions import db
+from trainapp.org.models import Agency, Enterprise, Person, Sector, Street
+
+# The plans' 重点行业领域 (seed 000: 消防安全、城镇燃气、建设工程施工、道路交通、工贸、危化品 and others).
+DEFAULT_KEY_SECTORS = ("hazardous_chemicals", "construction", "fire_key", "gas", "industry_trade",
+                       "road_transport", "transport", "special_equipment")
+DEFAULT_DUE_DAY = 20  # seed 000 五(六): by the 20th; seeds 002 and 003 use other days, hence a setting
+
+PLAN_2024 = "《安全生产治本攻坚三年行动方案（2024—2026年）》街镇实施方案"
+# (measure, percent, due, source)
+DEFAULT_TARGETS = (
+    ("principals", 100.0, dt.date(2024, 12, 31), PLAN_2024 + "：重点行业领域主要负责人教育培训全覆盖"),
+    ("safety_managers", 100.0, dt.date(2024, 12, 31), PLAN_2024 + "：重点行业领域安全管理人员培训全覆盖"),
+    ("staff", 100.0, dt.date(2025, 12, 31), PLAN_2024 + "：全体从业人员安全生产受训率达到100%"),
+    ("regulators", 100.0, dt.date(2026, 12, 31), PLAN_2024 + "：安全监管执法人员三年内轮训一遍"),
+    ("leaders", 100.0, dt.date(2024, 12, 31), PLAN_2024 + "：党政领导干部每年专题学习培训"),
+    ("permits", 100.0, None, "《特种作业人员安全技术培训考核管理规定》：特种作业人员持证上岗"),
+)
+
+STATUS_LABELS = {
+    "met": _l("已达标"),
+    "behind": _l("未达标（期限内）"),
+    "overdue": _l("逾期未达标"),
+    "no_target": _l("无目标"),
+    "no_data": _l("暂无数据"),
+}
+
+
+# --- settings and targets ------------------------------------------------------------------------------
+
+def setting(key: str, default: str = "") -> str:
+    row = db.session.get(CoverageSetting, key)
+    return row.value if row is not None else default
+
+
+def set_setting(key: str, value: str) -> None:
+    row = db.session.get(CoverageSetting, key)
+    if row is None:
+        db.session.add(CoverageSetting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def due_day() -> int:
+    try:
+        return min(28, max(1, int(setting("report_due_day", str(DEFAULT_DUE_DAY)))))
+    except ValueError:
+        return DEFAULT_DUE_DAY
+
+
+def next_report_due(on: dt.date) -> dt.date:
+    """The next day the monthly report (on the previous month) is due, counting today."""
+    day = due_day()
+    due = on.replace(day=day)
+    if due >= on:
+        return due
+    year, month = (on.year + 1, 1) if on.month == 12 else (on.year, on.month + 1)
+    return dt.date(year, month, day)
+
+
+def key_sector_ids() -> list[int]:
+    raw = setting("key_sectors", ",".join(DEFAULT_KEY_SECTORS))
+    codes = [c for c in raw.split(",") if c]
+    return list(db.session.scalars(select(Sector.id).where(Sector.code.in_(codes), Sector.parent_id.is_(None))))
+
+
+def seed_targets() -> int:
+    """Add the plans' targets that are missing (an edited target is left alone); returns how many."""
+    have = set(db.session.scalars(select(CoverageTarget.measure)))
+    added = [CoverageTarget(measure=m, percent=p, due_on=d, source=s)
+             for m, p, d, s in DEFAULT_TARGETS if m not in have]
+    db.session.add_all(added)
+    db.session.flush()
+    return len(added)
+
+
+def targets() -> dict[str, CoverageTarget]:
+    """The targets by measure; the plans' defaults are added the first time, when there are none at all."""
+    rows = db.session.scalars(select(CoverageTarget)).all()
+    if not rows:
+        seed_targets()
+        db.session.commit()
+        rows = db.session.scalars(select(CoverageTarget)).all()
+    return {t.measure: t for t in rows}
+
+
+def context() -> Context:
+    return Context(key_sector_ids(), compliance.Rules.load())
+
+
+def today() -> dt.date:
+    return shanghai_today()
+
+
+def period_from(args, on: dt.date | None = None) -> Period:
+    """The period a request asks for: ?year=YYYY, or ?start=…&end=…; the current year by default."""
+    on = on or today()
+    start, end = args.get("start", ""), args.get("end", "")
+    try:
+        if start and end:
+            s, e = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+            if s <= e and (e - s).days <= 3 * 366:
+                return Period(s, e, on)
+    except ValueError:
+        pass
+    year = args.get("year", type=int) or on.year
+    if not 2000 <= year <= on.year + 1:
+        year = on.year
+    return Period.year_of(year, on)
+
+
+def month_period(year: int, month: int, on: dt.date) -> Period:
+    """The report month: the training year up to the month's last day."""
+    last = calendar.monthrange(year, month)[1]
+    return Period(dt.date(year, 1, 1), dt.date(year, month, last), on)
+
+
+# --- figures --------------------------------------------------------------------------------------------
+
+@dataclass
+class Figure:
+    total: int
+    covered: int
+    has_data: bool = True
+
+    @property
+    def percent(self) -> float | None:
+        if not self.has_data or self.total == 0:
+            return None
+        return round(100.0 * self.covered / self.total, 1)
+
+    @property
+    def missing(self) -> int:
+        return self.total - self.covered
+
+
+def status(measure: Measure, fig: Figure, target: CoverageTarget | None, on: dt.date) -> str:
+    pct = fig.percent
+    if pct is None:
+        return "no_data"
+    if target is None:
+        return "no_target"
+    met = pct + 1e-9 >= target.percent if measure.higher_is_better else pct <= target.percent + 1e-9
+    if met:
+        return "met"
+    if target.due_on is not None and on > target.due_on:
+        return "overdue"
+    return "behind"
+
+
+def grouped(measure: Measure, user, period: Period, ctx: Context, *keys: str, where=()) -> list:
+    """Rows of (keys…, total, covered) for the measure's population grouped by the named columns."""
+    sub = measure.statement(user, period, ctx).subquery()
+    cols = [sub.c[k] for k in keys]
+    stmt = select(*cols, func.count().label("total"), func.coalesce(func.sum(sub.c.covered), 0).label("covered"))
+    for key, value in where:
+        stmt = stmt.where(sub.c[key].is_(None) if value is None else sub.c[key] == value)
+    if cols:
+        stmt = stmt.group_by(*cols)
+    return db.session.execute(stmt).all()
+
+
+def cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
+    """One row per (street, sector) with members: street_id, sector_id, total, covered."""
+    rows = grouped(measure, user, period, ctx, "street_id", "sector_id")
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["street_id", "sector_id", "total", "covered"])
+    return frame.astype({"total": "int64", "covered": "int64"})
+
+
+def total(frame: pd.DataFrame, has_data: bool) -> Figure:
+    return Figure(int(frame["total"].sum()), int(frame["covered"].sum()), has_data)
+
+
+@dataclass
+class Matrix:
+    measure: Measure
+    period: Period
+    has_data: bool
+    sectors: list      # [(id or None, name)]
+    streets: list      # [(id or None, name)]
+    cell: dict         # (sector_id, street_id) -> Figure
+    row_total: dict    # sector_id -> Figure
+    col_total: dict    # street_id -> Figure
+    overall: Figure
+
+
+def _names(model, ids) -> dict:
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    return {i: n for i, n in db.session.execute(select(model.id, model.name).where(model.id.in_(ids)))}
+
+
+def matrix(measure: Measure, user, period: Period, ctx: Context | None = None,
+           frame: pd.DataFrame | None = None) -> Matrix:
+    """The sector × street table of a measure, with row and column totals (pandas pivot of grouped rows)."""
+    ctx = ctx or context()
+    has_data = measure.has_data(user, period)
+    frame = cells(measure, user, period, ctx) if frame is None else frame
+    keyed = frame.fillna({"street_id": -1, "sector_id": -1})
+    pivot_total = keyed.pivot_table(index="sector_id", columns="street_id", values="total", aggfunc="sum",
+                                    fill_value=0)
+    pivot_cov = keyed.pivot_table(index="sector_id", columns="street_id", values="covered", aggfunc="sum",
+                                  fill_value=0)
+
+    def back(v):
+        return None if v == -1 else int(v)
+
+    cell = {}
+    for sec in pivot_total.index:
+        for st in pivot_total.columns:
+            t = int(pivot_total.at[sec, st])
+            if t:
+                cell[(back(sec), back(st))] = Figure(t, int(pivot_cov.at[sec, st]), has_data)
+    row_total = {back(s): Figure(int(pivot_total.loc[s].sum()), int(pivot_cov.loc[s].sum()), has_data)
+                 for s in pivot_total.index}
+    col_total = {back(s): Figure(int(pivot_total[s].sum()), int(pivot_cov[s].sum()), has_data)
+                 for s in pivot_total.columns}
+    sector_names = _names(Sector, row_total)
+    street_names = _names(Street, col_total)
+    sectors = sorted(((s, sector_names.get(s, "")) for s in row_total), key=lambda p: (p[0] is None, p[0] or 0))
+    streets = sorted(((s, street_names.get(s, "")) for s in col_total), key=lambda p: (p[0] is None, p[0] or 0))
+    return Matrix(measure, period, has_data, sectors, streets, cell, row_total, col_total,
+                  total(frame, has_data))
+
+
+def units(measure: Measure, user, period: Period, ctx: Context, street_id, sector_id) -> list[dict]:
+    """The enterprises (or agencies) of one cell with their figures, worst first. None = any."""
+    where = []
+    if street_id is not None:
+        where.append(("street_id", None if street_id == -1 else street_id))
+    if sector_id is not None:
+        where.append(("sector_id", None if sector_id == -1 else sector_id))
+    rows = grouped(measure, user, period, ctx, "unit_id", where=where)
+    has_data = measure.has_data(user, period)
+    model = Enterprise if measure.holder == "enterprise" else Agency
+    names = _names(model, [r.unit_id for r in rows])
+    out = [{"id": r.unit_id, "name": names.get(r.unit_id, ""), "figure": Figure(r.total, r.covered, has_data)}
+           for r in rows]
+    out.sort(key=lambda u: (u["figure"].percent if u["figure"].percent is not None else 101, u["name"]))
+    return out
+
+
+def missing_statement(measure: Measure, user, period: Period, ctx: Context, *, street_id=None, sector_id=None,
+                      unit_id=None):
+    """The members who are not covered, with what a street officer needs to chase them."""
+    sub = measure.statement(user, period, ctx).subquery()
+    unit_model = Enterprise if measure.holder == "enterprise" else Agency
+    stmt = (select(sub.c.member_id, Person.name, Person.mobile, Person.audience, Person.employment_type,
+                   unit_model.name.label("unit_name"), Street.name.label("street_name"), sub.c.reason,
+                   sub.c.unit_id)
+            .join(Person, Person.id == sub.c.member_id)
+            .outerjoin(unit_model, unit_model.id == sub.c.unit_id)
+            .outerjoin(Street, Street.id == sub.c.street_id)
+            .where(sub.c.covered == 0))
+    for key, value in (("street_id", street_id), ("sector_id", sector_id), ("unit_id", unit_id)):
+        if value is not None:
+            stmt = stmt.where(sub.c[key].is_(None) if value == -1 else sub.c[key] == value)
+    return stmt.order_by(Street.name, unit_model.name, Person.name, sub.c.member_id)
+
+
+def monthly_trend(measure: Measure, user, year: int, on: dt.date, ctx: Context) -> list[tuple[str, Figure]]:
+    """The measure's overall figure at the end of each month of `year` that has begun."""
+    last_month = 12 if year < on.year else on.month
+    out = []
+    for month in range(1, last_month + 1):
+        period = month_period(year, month, on)
+        rows = grouped(measure, user, period, ctx)
+        t, c = (rows[0].total, rows[0].covered) if rows else (0, 0)
+        out.append((f"{year}-{month:02d}", Figure(int(t), int(c or 0), measure.has_data(user, period))))
+    return out
+
+
+def summary(user, period: Period, ctx: Context | None = None) -> list[dict]:
+    """Every measure's overall figure and status against its target."""
+    ctx = ctx or context()
+    tgt = targets()
+    out = []
+    for measure in MEASURES.values():
+        rows = grouped(measure, user, period, ctx)
+        t, c = (rows[0].total, rows[0].covered) if rows else (0, 0)
+        fig = Figure(int(t), int(c or 0), measure.has_data(user, period))
+        out.append({"measure": measure, "figure": fig, "target": tgt.get(measure.code),
+                    "status": status(measure, fig, tgt.get(measure.code), period.today)})
+    return out

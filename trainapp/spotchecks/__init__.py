@@ -1,0 +1,1 @@
+"""Spot checks during inspections (逢查必考、逢查必问)."""

@@ -1,0 +1,1 @@
+"""Evacuation drills: records, frequency rules and per-enterprise status."""

@@ -65,6 +65,9 @@ def register_models() -> None:
     from trainapp.exams import models as _exams  # noqa: F401
     from trainapp.certificates import models as _certificates  # noqa: F401
     from trainapp.courses import models as _courses  # noqa: F401
+    from trainapp.spotchecks import models as _spotchecks  # noqa: F401
+    from trainapp.coverage import models as _coverage  # noqa: F401
+    from trainapp.drills import models as _drills  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -77,6 +80,8 @@ def register_blueprints(app: Flask) -> None:
     from trainapp.courses.manage import bp as course_manage_bp
     from trainapp.courses.plans import bp as plans_bp
     from trainapp.courses.views import bp as courses_bp
+    from trainapp.coverage.views import bp as coverage_bp
+    from trainapp.drills.views import bp as drills_bp
     from trainapp.auth.views import bp as auth_bp
     from trainapp.main.views import bp as main_bp
     from trainapp.org.views import bp as org_bp
@@ -84,10 +89,14 @@ def register_blueprints(app: Flask) -> None:
     from trainapp.exams.views import bp as exams_bp
     from trainapp.practice.views import bp as practice_bp
     from trainapp.questionbank.views import bp as questionbank_bp
+    from trainapp.spotchecks.public import bp as spotcheck_public_bp
+    from trainapp.spotchecks.views import bp as spotchecks_bp
 
     for bp in (main_bp, auth_bp, org_bp, admin_bp, questionbank_bp, exam_manage_bp, exams_bp, practice_bp,
                certificates_bp, permits_bp, certificate_admin_bp, courses_bp, course_manage_bp, classroom_bp,
-               archive_bp, plans_bp):
+               archive_bp, plans_bp, coverage_bp, drills_bp):
+        app.register_blueprint(bp)
+    for bp in (spotchecks_bp, spotcheck_public_bp):
         app.register_blueprint(bp)
 
 

@@ -37,7 +37,10 @@ def seed() -> None:
 
     from trainapp.courses.compliance import seed_requirements
 
+    from trainapp.coverage.service import seed_targets
+
     added = seed_sectors()
     seed_requirements()
+    seed_targets()
     db.session.commit()
     click.echo(f"sectors added: {added}")

@@ -127,6 +127,10 @@ def load_small() -> dict:
     ensure_demo_exams()
     db.session.commit()
     ensure_demo_certificates(DEMO_PASSWORD)
+    from trainapp.drills.demo import ensure_demo_drills
+
+    ensure_demo_drills(enterprises)
+    db.session.commit()
     return {"enterprises": len(enterprises), "accounts": accounts}
 
 

@@ -50,6 +50,9 @@ def home():
             (e, db.session.scalar(select(func.count(Person.id)).where(
                 Person.enterprise_id == e.id, Person.status == "active")))
             for e in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ent_ids)))]
+        from trainapp.drills.service import enterprise_statuses
+
+        ctx["drill_statuses"] = enterprise_statuses(ent_ids)
     if current_user.has_role("enterprise_admin", "manager", "admin"):
         ctx["pending_count"] = db.session.scalar(
             select(func.count()).select_from(org_queries.pending_registrations(current_user).subquery()))
@@ -58,6 +61,13 @@ def home():
             select(func.count(Enterprise.id)).where(enterprise_criterion(current_user)))
         ctx["person_count"] = db.session.scalar(
             select(func.count(Person.id)).where(person_criterion(current_user)))
+        from trainapp.coverage.service import next_report_due, today as report_today
+
+        ctx["report_due"] = next_report_due(report_today())
+        from trainapp.drills.service import drill_status_counts, open_revision_count
+
+        ctx["drill_counts"] = drill_status_counts(enterprise_criterion(current_user))
+        ctx["drill_open_revisions"] = open_revision_count(enterprise_criterion(current_user))
     if current_user.has_role("trainer", "admin"):
         from trainapp.questionbank.models import Question, QuestionBank
 

@@ -26,12 +26,16 @@ Special workers' permits: 特种工 valid to 2027 -> covered; 特种工二 expir
 Regulators (district agency, no street): 执法人员甲 trained 2024-03 -> covered; 执法人员乙 trained
   2022-06 (more than three years before 2025-12-31) -> untrained.
 Exams in 2025: 甲一员工 submitted and passed; 乙一员工 submitted and failed; nobody else.
+Drills (every enterprise registered 2024-01-01; built-in rules): 甲 粉尘 drilled 2025-05-10 (yearly) -> on time;
+  甲 化工 (high-risk flag: half-yearly) never -> overdue; 乙 机械 drilled 2025-03-01 with an open plan revision
+  -> on time; 乙镇商场 never -> overdue. => 4 enterprises, 2 on time; revisions: 2 drilled, 1 with none open.
 """
 from __future__ import annotations
 
 import datetime as dt
 
 from tests import factories as f
+from tests.drills.helpers import make_drill
 from tests.exams.helpers import make_bank, make_exam
 from trainapp.certificates import service as cert_service
 from trainapp.certificates.models import Certificate, Permit
@@ -114,6 +118,10 @@ def build(world) -> dict:
         db.session.add(Attempt(exam_id=exam.id, user_id=user.id, person_id=person.id, number=n, status="submitted",
                                started_at=moment, deadline=moment + dt.timedelta(hours=1), submitted_at=moment,
                                score=90 if passed else 10, max_score=100, passed=passed))
+    for ent in (world.ent_a1, world.ent_a2, world.ent_b1, shop):
+        ent.created_at = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    make_drill(world.ent_a1, dt.date(2025, 5, 10))
+    make_drill(world.ent_b1, dt.date(2025, 3, 1), revision_state="open")
     db.session.commit()
     d.update(shop=shop, sw2=sw2, dispatched=dispatched, fixed=fixed, reg2=reg2)
     return d

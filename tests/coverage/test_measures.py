@@ -152,3 +152,24 @@ def test_next_report_due(world, db):
     assert service.next_report_due(dt.date(2026, 12, 20)) == dt.date(2027, 1, 5)
     service.set_setting("report_due_day", "20")
     assert service.next_report_due(dt.date(2026, 3, 20)) == dt.date(2026, 3, 20)
+
+
+def test_drills_on_time_and_open_plan_revisions(world, data):
+    admin = world.users["admin"]
+    m = figure("drills", admin)
+    assert (m.overall.total, m.overall.covered) == (4, 2)
+    assert (m.col_total[world.street_a.id].total, m.col_total[world.street_a.id].covered) == (2, 1)
+    period = Period.year_of(YEAR, TODAY)
+    late = service.missing_units(MEASURES["drills"], admin, period, service.context())
+    assert {(u["unit_name"], u["reason"]) for u in late} == {("甲街道化工企业", "drill_never"),
+                                                              ("乙镇商场", "drill_never")}
+    rev = figure("drill_revisions", admin)
+    assert (rev.overall.total, rev.overall.covered) == (2, 1)
+    open_units = service.missing_units(MEASURES["drill_revisions"], admin, period, service.context())
+    assert [u["unit_name"] for u in open_units] == ["乙镇机械企业"]
+    # Scope: street A's manager sees only street A's enterprises.
+    a = figure("drills", world.users["manager_a"])
+    assert (a.overall.total, a.overall.covered) == (2, 1)
+    units = service.units(MEASURES["drills"], world.users["manager_a"], period, service.context(), world.street_a.id,
+                          None)
+    assert [(u["name"], u["figure"].covered) for u in units] == [("甲街道化工企业", 0), ("甲街道粉尘企业", 1)]

@@ -134,3 +134,14 @@ def test_manager_home_shows_when_the_next_report_is_due(client, login, world, da
     html = client.get("/home").text
     assert 'id="report-due"' in html
     assert str(service.next_report_due(service.today())) in html
+
+
+def test_drill_measure_lists_late_enterprises(client, login, world, data):
+    login("admin")
+    html = client.get("/coverage/matrix/drills?year=2025").text
+    assert 'id="matrix"' in html and "50.0%" in html
+    page = client.get("/coverage/matrix/drills/missing?year=2025").text
+    assert "甲街道化工企业" in page and "从未演练" in page and "甲街道粉尘企业" not in page
+    resp = client.get("/coverage/matrix/drills/missing.csv?year=2025")
+    lines = list(csv.reader(io.StringIO(resp.data.decode("utf-8").lstrip("\ufeff"))))
+    assert lines[0][:2] == ["街镇", "单位"] and sorted(ln[1] for ln in lines[1:]) == ["乙镇商场", "甲街道化工企业"]

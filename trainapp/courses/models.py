@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Integer, String, Table, Text,
+    JSON, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text,
     UniqueConstraint, event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -116,6 +116,8 @@ class TrainingRecord(db.Model):
     """One line of a person's training archive; never updated or deleted."""
 
     __tablename__ = "training_record"
+    # Per-person totals for a period (coverage reports, yearly 学时) read only this index.
+    __table_args__ = (Index("ix_training_record_person_on", "person_id", "occurred_on", "hours"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="SET NULL"), index=True)

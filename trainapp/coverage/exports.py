@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from trainapp.coverage import charts, service
 from trainapp.coverage.measures import MEASURES, REASON_LABELS, Period
 from trainapp.extensions import db
-from trainapp.labels import AUDIENCE_LABELS, EMPLOYMENT_LABELS, label
+from trainapp.labels import AUDIENCE_LABELS, EMPLOYMENT_LABELS
 
 SHEET_ROWS = 1_048_576
 STREAM_CHUNK = 5000
@@ -29,20 +29,35 @@ def missing_columns() -> list[str]:
 
 
 def missing_rows(stmt):
-    """The rows of a missing-people statement, read from the database in chunks."""
+    """The rows of a missing-people statement, read from the database in chunks (labels looked up once)."""
+    audiences = {k: str(v) for k, v in AUDIENCE_LABELS.items()}
+    employment = {k: str(v) for k, v in EMPLOYMENT_LABELS.items()}
+    reasons = {k: str(v) for k, v in REASON_LABELS.items()}
+    district = _("区级")
     for r in db.session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
-        yield [r.street_name or _("区级"), r.unit_name or "", r.name, r.mobile or "",
-               label(AUDIENCE_LABELS, r.audience), label(EMPLOYMENT_LABELS, r.employment_type),
-               str(REASON_LABELS.get(r.reason, r.reason or ""))]
+        yield [r.street_name or district, r.unit_name or "", r.name, r.mobile or "",
+               audiences.get(r.audience, r.audience), employment.get(r.employment_type, r.employment_type),
+               reasons.get(r.reason, r.reason or "")]
 
 
-def csv_chunks(stmt):
+def missing_table(measure, user, period: Period, ctx, **filters):
+    """(column headers, row iterator) of who or what is not covered, for any measure."""
+    if measure.frame is None:
+        return missing_columns(), missing_rows(service.missing_statement(measure, user, period, ctx, **filters))
+    reasons = {k: str(v) for k, v in REASON_LABELS.items()}
+    units = service.missing_units(measure, user, period, ctx, **filters)
+    columns = [_("街镇"), _("单位"), _("未覆盖原因"), _("应完成日期 / 自")]
+    return columns, ([u["street_name"], u["unit_name"], reasons.get(u["reason"], u["reason"] or ""), u["detail"]]
+                     for u in units)
+
+
+def csv_chunks(columns, rows):
     """A CSV file (UTF-8 with BOM, so Chinese Excel opens it) as a stream of strings."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")
-    writer.writerow(missing_columns())
-    for n, row in enumerate(missing_rows(stmt), start=1):
+    writer.writerow(columns)
+    for n, row in enumerate(rows, start=1):
         writer.writerow(row)
         if n % 2000 == 0:
             yield buf.getvalue()
@@ -116,14 +131,14 @@ def workbook(user, period: Period, measures=None, with_missing: bool = True) -> 
         for mx in matrices:
             if not mx.has_data or mx.overall.missing == 0:
                 continue
-            stmt = service.missing_statement(mx.measure, user, period, ctx)
+            columns, rows = missing_table(mx.measure, user, period, ctx)
             part, ws, row = 0, None, SHEET_ROWS
-            for values in missing_rows(stmt):
+            for values in rows:
                 if row >= SHEET_ROWS:
                     part += 1
                     title = _("%(m)s 未覆盖", m=mx.measure.label) + (f" {part}" if part > 1 else "")
                     ws = wb.add_worksheet(_sheet_name(title, used))
-                    ws.write_row(0, 0, missing_columns(), head)
+                    ws.write_row(0, 0, columns, head)
                     row = 1
                 ws.write_row(row, 0, values)
                 row += 1

@@ -73,6 +73,9 @@ class Measure:
     higher_is_better: bool = True
     build: object = field(default=None, repr=False)   # (measure, user, period, ctx) -> Select
     source_exists: object = field(default=None, repr=False)  # (user, period) -> bool
+    # Enterprise-level measures whose rule is worked out in Python (drill due dates): a DataFrame with
+    # the statement's columns instead of a statement. Their population is the enterprises, not people.
+    frame: object = field(default=None, repr=False)   # (measure, user, period, ctx) -> DataFrame
 
     def statement(self, user, period: Period, ctx: Context) -> Select:
         return self.build(self, user, period, ctx)
@@ -94,15 +97,21 @@ def _corrected():
     return select(TrainingRecord.corrects_id).where(TrainingRecord.corrects_id.is_not(None))
 
 
-def _record_totals(start: dt.date, end: dt.date, people, kinds: tuple[str, ...] | None = None):
-    """Per person: 学时 and number of records between the dates (corrected records count by their correction)."""
-    where = [TrainingRecord.occurred_on.between(start, end), TrainingRecord.id.not_in(_corrected()),
-             TrainingRecord.person_id.in_(people)]
-    if kinds:
-        where.append(TrainingRecord.kind.in_(kinds))
-    return (select(TrainingRecord.person_id.label("person_id"), func.sum(TrainingRecord.hours).label("hours"),
-                   func.count().label("n"))
-            .where(*where).group_by(TrainingRecord.person_id).subquery())
+def _record_hours(start: dt.date, end: dt.date, people):
+    """Per person: the 学时 between the dates, NULL when there is no record (corrections count, not the
+    records they correct). Returns (column, outer joins to add).
+
+    PostgreSQL hash-joins one grouped subquery best; SQLite is faster with one index seek per person on
+    (person_id, occurred_on, hours), so there the column is a correlated subquery instead.
+    """
+    where = [TrainingRecord.occurred_on.between(start, end), TrainingRecord.id.not_in(_corrected())]
+    if db.engine.dialect.name == "sqlite":
+        column = (select(func.sum(TrainingRecord.hours))
+                  .where(TrainingRecord.person_id == Person.id, *where).scalar_subquery())
+        return column, []
+    rec = (select(TrainingRecord.person_id.label("person_id"), func.sum(TrainingRecord.hours).label("hours"))
+           .where(*where, TrainingRecord.person_id.in_(people)).group_by(TrainingRecord.person_id).subquery())
+    return rec.c.hours, [(rec, rec.c.person_id == Person.id)]
 
 
 def _enterprise_people(user, period: Period, audiences, key_only: bool, ctx: Context):
@@ -146,46 +155,59 @@ def _certified(as_of: dt.date):
 def _trained_and_certified(audience: str):
     def build(measure, user, period, ctx):
         where, parent, top = _enterprise_people(user, period, (audience,), True, ctx)
-        rec = _record_totals(period.start, period.end, _people_ids(where, parent, top))
-        trained = func.coalesce(rec.c.n, 0) > 0
+        hours, joins = _record_hours(period.start, period.end, _people_ids(where, parent, top))
+        trained = hours.is_not(None)
         certified = _certified(period.as_of)
         reason = case((~trained, literal("untrained")), (~certified, literal("no_certificate")), else_=null())
-        return _person_select(and_(trained, certified), reason, where, parent, top,
-                              (rec, rec.c.person_id == Person.id))
+        return _person_select(and_(trained, certified), reason, where, parent, top, *joins)
     return build
+
+
+def _retrained(year_start: dt.date, year_end: dt.date, people):
+    """People with a change of post or a return in the year (one grouped subquery, joined once)."""
+    return (select(PersonEvent.person_id.label("person_id"))
+            .where(PersonEvent.kind.in_(compliance.RETRAIN_EVENTS), PersonEvent.on.between(year_start, year_end),
+                   PersonEvent.person_id.in_(people))
+            .group_by(PersonEvent.person_id).subquery())
 
 
 def _staff_hours(measure, user, period, ctx):
     where, parent, top = _enterprise_people(user, period, ("staff", "special_worker"), False, ctx)
-    rec = _record_totals(period.start, period.end, _people_ids(where, parent, top))
+    people = _people_ids(where, parent, top)
+    hours, joins = _record_hours(period.start, period.end, people)
     year_start, year_end = dt.date(period.year, 1, 1), dt.date(period.year, 12, 31)
-    # NULL-safe on purpose: NOT of a NULL comparison would drop people with no joining date.
+    events = _retrained(year_start, year_end, people)
+    # The rule is looked up by one small integer, so the database evaluates the facts once per person:
+    # audience (staff 0, special worker 1) * 4 + high-risk unit * 2 + initial year (joined or re-trained).
     initial = or_(and_(Person.joined_on.is_not(None), Person.joined_on.between(year_start, year_end)),
-                  exists().where(PersonEvent.person_id == Person.id,
-                                 PersonEvent.kind.in_(compliance.RETRAIN_EVENTS),
-                                 PersonEvent.on.between(year_start, year_end)))
-    high_risk = func.coalesce(compliance.high_risk_column(Enterprise, Sector, parent), false())
-    whens = []
-    for audience in ("staff", "special_worker"):
-        for hr in (True, False):
-            for first in (True, False):
-                rule = ctx.rules.applicable(audience, hr, first)
+                  events.c.person_id.is_not(None))
+    high_risk = compliance.high_risk_column(Enterprise, Sector, parent)
+    key = (case((Person.audience == "special_worker", 4), else_=0) + case((high_risk, 2), else_=0)
+           + case((initial, 1), else_=0))
+    hours_by_key = {}
+    for a_code, audience in enumerate(("staff", "special_worker")):
+        for hr in (0, 1):
+            for first in (0, 1):
+                rule = ctx.rules.applicable(audience, bool(hr), bool(first))
                 if rule is not None:
-                    whens.append((and_(Person.audience == audience, high_risk if hr else ~high_risk,
-                                       initial if first else ~initial), literal(rule.hours)))
-    required = case(*whens, else_=null()) if whens else null()
+                    hours_by_key[a_code * 4 + hr * 2 + first] = rule.hours
+    required = case(hours_by_key, value=key, else_=null()) if hours_by_key else null()
     inner = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
                     Enterprise.street_id.label("street_id"), top.label("sector_id"),
-                    func.coalesce(rec.c.hours, 0.0).label("hours"), func.coalesce(rec.c.n, 0).label("n"),
-                    required.label("required"))
+                    hours.label("hours"), required.label("required"))
              .select_from(Person).join(Enterprise, Enterprise.id == Person.enterprise_id)
              .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
-             .outerjoin(rec, rec.c.person_id == Person.id).where(*where).subquery())
-    trained = inner.c.n > 0
-    enough = or_(inner.c.required.is_(None), inner.c.hours + 1e-9 >= inner.c.required)
-    reason = case((~trained, literal("untrained")), (~enough, literal("short_hours")), else_=null())
+             .outerjoin(events, events.c.person_id == Person.id))
+    for target, on in joins:
+        inner = inner.outerjoin(target, on)
+    inner = inner.where(*where).subquery()
+    # Covered: trained at all (hours not NULL) and at least the required hours (none required: any).
+    # Written with one reference to `hours` so SQLite, which inlines the subquery, seeks the index once.
+    covered = func.coalesce(inner.c.hours, -1e9) + 1e-9 >= func.coalesce(inner.c.required, -1e8)
+    reason = case((inner.c.hours.is_(None), literal("untrained")), (~covered, literal("short_hours")),
+                  else_=null())
     return select(inner.c.member_id, inner.c.unit_id, inner.c.street_id, inner.c.sector_id,
-                  case((and_(trained, enough), 1), else_=0).label("covered"), reason.label("reason"))
+                  case((covered, 1), else_=0).label("covered"), reason.label("reason"))
 
 
 def _permits(measure, user, period, ctx):
@@ -277,6 +299,65 @@ def _attempts_exist(user, period):
                        Attempt.submitted_at >= lo, Attempt.submitted_at < hi))
 
 
+# --- enterprise-level measures: drills ------------------------------------------------------------
+
+FRAME_COLUMNS = ["member_id", "unit_id", "street_id", "sector_id", "covered", "reason", "detail"]
+
+
+def _enterprise_places(user):
+    """(id, street, top-level sector) of every enterprise in scope, in one query."""
+    parent = aliased(Sector)
+    return {row.id: row for row in db.session.execute(
+        select(Enterprise.id, Enterprise.street_id, func.coalesce(Sector.parent_id, Sector.id).label("sector_id"))
+        .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
+        .where(enterprise_criterion(user)))}
+
+
+def _drills_frame(measure, user, period, ctx):
+    import pandas as pd
+
+    from trainapp.drills.service import statuses_where
+
+    places = _enterprise_places(user)
+    rows = []
+    for st in statuses_where(enterprise_criterion(user), on=period.as_of):
+        place = places.get(st.enterprise_id)
+        if place is None:
+            continue
+        late = st.code == "overdue"
+        reason = ("drill_never" if st.last_held_on is None else "drill_overdue") if late else None
+        rows.append((st.enterprise_id, st.enterprise_id, place.street_id, place.sector_id, 0 if late else 1, reason,
+                     st.due_on.isoformat()))
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def _revisions_frame(measure, user, period, ctx):
+    import pandas as pd
+
+    from trainapp.drills.models import Drill
+
+    places = _enterprise_places(user)
+    open_state = func.sum(case((Drill.revision_state == "open", 1), else_=0))
+    rows = []
+    for ent_id, n_open, since in db.session.execute(
+            select(Drill.enterprise_id, open_state, func.min(case((Drill.revision_state == "open", Drill.held_on))))
+            .join(Enterprise, Enterprise.id == Drill.enterprise_id)
+            .where(enterprise_criterion(user), Drill.held_on <= period.as_of).group_by(Drill.enterprise_id)):
+        place = places.get(ent_id)
+        if place is None:
+            continue
+        rows.append((ent_id, ent_id, place.street_id, place.sector_id, 0 if n_open else 1,
+                     "revision_open" if n_open else None, since.isoformat() if since else ""))
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def _drills_exist(user, period):
+    from trainapp.drills.models import Drill
+
+    return _any(select(Drill.id).join(Enterprise, Enterprise.id == Drill.enterprise_id)
+                .where(enterprise_criterion(user)))
+
+
 MEASURES: dict[str, Measure] = {}
 
 
@@ -303,6 +384,12 @@ register(Measure("leaders", _l("党政领导干部年度专题培训"), "person"
 register(Measure("permits", _l("特种作业人员持有效操作证"), "person", "enterprise",
                  _l("在职特种作业人员中，统计日持有效特种作业操作证的比例"),
                  build=_permits, source_exists=_permits_exist))
+register(Measure("drills", _l("企业疏散逃生演练按期开展"), "enterprise", "enterprise",
+                 _l("范围内企业中，按其演练频次（每年或每半年）在统计日未逾期的比例"),
+                 frame=_drills_frame, source_exists=_drills_exist))
+register(Measure("drill_revisions", _l("演练发现问题的预案修订已完成"), "enterprise", "enterprise",
+                 _l("开展过演练的企业中，没有未完成的应急预案修订的比例"),
+                 frame=_revisions_frame, source_exists=_drills_exist))
 register(Measure("exam_participation", _l("在线考试参考率"), "person", "enterprise",
                  _l("企业在职人员中，本期至少交过一次考试答卷的比例"),
                  build=_exam_participation, source_exists=_attempts_exist))

@@ -167,8 +167,26 @@ def status(measure: Measure, fig: Figure, target: CoverageTarget | None, on: dt.
     return "behind"
 
 
+def _frame_rows(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
+    return measure.frame(measure, user, period, ctx)
+
+
+def _filter(frame: pd.DataFrame, where) -> pd.DataFrame:
+    for key, value in where:
+        frame = frame[frame[key].isna()] if value is None else frame[frame[key] == value]
+    return frame
+
+
 def grouped(measure: Measure, user, period: Period, ctx: Context, *keys: str, where=()) -> list:
     """Rows of (keys…, total, covered) for the measure's population grouped by the named columns."""
+    if measure.frame is not None:
+        frame = _filter(_frame_rows(measure, user, period, ctx), where)
+        if not keys:
+            return [pd.Series({"total": len(frame), "covered": int(frame["covered"].sum())})] if len(frame) else []
+        out = frame.groupby(list(keys), dropna=False).agg(total=("member_id", "size"), covered=("covered", "sum"))
+        return [pd.Series({**dict(zip(keys, idx if isinstance(idx, tuple) else (idx,))),
+                           "total": int(r.total), "covered": int(r.covered)})
+                for idx, r in out.iterrows()]
     sub = measure.statement(user, period, ctx).subquery()
     cols = [sub.c[k] for k in keys]
     stmt = select(*cols, func.count().label("total"), func.coalesce(func.sum(sub.c.covered), 0).label("covered"))
@@ -182,7 +200,8 @@ def grouped(measure: Measure, user, period: Period, ctx: Context, *keys: str, wh
 def cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
     """One row per (street, sector) with members: street_id, sector_id, total, covered."""
     rows = grouped(measure, user, period, ctx, "street_id", "sector_id")
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["street_id", "sector_id", "total", "covered"])
+    frame = pd.DataFrame([(r.street_id, r.sector_id, r.total, r.covered) for r in rows],
+                         columns=["street_id", "sector_id", "total", "covered"])
     return frame.astype({"total": "int64", "covered": "int64"})
 
 
@@ -253,10 +272,28 @@ def units(measure: Measure, user, period: Period, ctx: Context, street_id, secto
     rows = grouped(measure, user, period, ctx, "unit_id", where=where)
     has_data = measure.has_data(user, period)
     model = Enterprise if measure.holder == "enterprise" else Agency
-    names = _names(model, [r.unit_id for r in rows])
-    out = [{"id": r.unit_id, "name": names.get(r.unit_id, ""), "figure": Figure(r.total, r.covered, has_data)}
-           for r in rows]
+    names = _names(model, [int(r.unit_id) for r in rows])
+    out = [{"id": int(r.unit_id), "name": names.get(int(r.unit_id), ""),
+            "figure": Figure(int(r.total), int(r.covered), has_data)} for r in rows]
     out.sort(key=lambda u: (u["figure"].percent if u["figure"].percent is not None else 101, u["name"]))
+    return out
+
+
+def missing_units(measure: Measure, user, period: Period, ctx: Context, *, street_id=None, sector_id=None,
+                  unit_id=None) -> list[dict]:
+    """For an enterprise-level measure: the enterprises not covered, with street name, reason and detail."""
+    frame = _frame_rows(measure, user, period, ctx)
+    for key, value in (("street_id", street_id), ("sector_id", sector_id), ("unit_id", unit_id)):
+        if value is not None:
+            frame = _filter(frame, [(key, None if value == -1 else value)])
+    frame = frame[frame["covered"] == 0]
+    ids = [int(i) for i in frame["unit_id"]]
+    names = _names(Enterprise, ids)
+    streets = _names(Street, [int(s) for s in frame["street_id"].dropna()])
+    out = [{"unit_id": int(r.unit_id), "unit_name": names.get(int(r.unit_id), ""),
+            "street_name": streets.get(int(r.street_id), "") if pd.notna(r.street_id) else "",
+            "reason": r.reason, "detail": r.detail} for r in frame.itertuples()]
+    out.sort(key=lambda u: (u["street_name"], u["unit_name"]))
     return out
 
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import DateField, FloatField, IntegerField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -173,12 +173,17 @@ def missing(code: str):
     period = _period()
     filters = _missing_filters()
     unit_title = _unit_title(measure, filters["unit_id"])
-    stmt = service.missing_statement(measure, current_user, period, service.context(), **filters)
-    from sqlalchemy import func
-
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page = ListPage.of(total, request.args.get("page", 1, type=int), PER_PAGE)
-    rows = db.session.execute(stmt.limit(PER_PAGE).offset((page.page - 1) * PER_PAGE)).all()
+    ctx = service.context()
+    requested = request.args.get("page", 1, type=int)
+    if measure.frame is not None:
+        everything = service.missing_units(measure, current_user, period, ctx, **filters)
+        page = ListPage.of(len(everything), requested, PER_PAGE)
+        rows = everything[(page.page - 1) * PER_PAGE:page.page * PER_PAGE]
+    else:
+        stmt = service.missing_statement(measure, current_user, period, ctx, **filters)
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        page = ListPage.of(total, requested, PER_PAGE)
+        rows = db.session.execute(stmt.limit(PER_PAGE).offset((page.page - 1) * PER_PAGE)).all()
     args = dict(_period_args(period))
     args.update({k: v for k, v in (("street", filters["street_id"]), ("sector", filters["sector_id"]),
                                    ("unit", filters["unit_id"])) if v is not None})
@@ -194,10 +199,10 @@ def missing_csv(code: str):
     period = _period()
     filters = _missing_filters()
     _unit_title(measure, filters["unit_id"])
-    stmt = service.missing_statement(measure, current_user, period, service.context(), **filters)
+    columns, rows = exports.missing_table(measure, current_user, period, service.context(), **filters)
     _audit("export", f"coverage missing {code} csv")
     name = f"missing-{code}-{period.start}-{period.end}.csv"
-    return Response(stream_with_context(exports.csv_chunks(stmt)), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(exports.csv_chunks(columns, rows)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
@@ -208,15 +213,15 @@ def missing_xlsx(code: str):
     period = _period()
     filters = _missing_filters()
     _unit_title(measure, filters["unit_id"])
-    stmt = service.missing_statement(measure, current_user, period, service.context(), **filters)
+    columns, rows = exports.missing_table(measure, current_user, period, service.context(), **filters)
     import xlsxwriter
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
-    ws = wb.add_worksheet(_("未覆盖人员"))
-    ws.write_row(0, 0, exports.missing_columns(), wb.add_format({"bold": True}))
-    for n, values in enumerate(exports.missing_rows(stmt), start=1):
+    ws = wb.add_worksheet(_("未覆盖名单"))
+    ws.write_row(0, 0, columns, wb.add_format({"bold": True}))
+    for n, values in enumerate(rows, start=1):
         if n >= exports.SHEET_ROWS:
             break
         ws.write_row(n, 0, values)

@@ -145,3 +145,23 @@ def test_drill_measure_lists_late_enterprises(client, login, world, data):
     resp = client.get("/coverage/matrix/drills/missing.csv?year=2025")
     lines = list(csv.reader(io.StringIO(resp.data.decode("utf-8").lstrip("\ufeff"))))
     assert lines[0][:2] == ["街镇", "单位"] and sorted(ln[1] for ln in lines[1:]) == ["乙镇商场", "甲街道化工企业"]
+
+
+def test_long_missing_lists_are_cut_in_the_workbook_with_a_pointer_to_the_csv(app, world, data):
+    import os
+
+    from tests.coverage.helpers import TODAY, YEAR
+    from trainapp.coverage import exports
+    from trainapp.coverage.measures import Period
+
+    with app.test_request_context("/"):
+        path = exports.workbook(world.users["admin"], Period.year_of(YEAR, TODAY), list_rows=2,
+                                csv_url=lambda code: f"https://example.test/{code}.csv")
+    try:
+        wb = load_workbook(path)
+    finally:
+        os.unlink(path)
+    sheet = next(n for n in wb.sheetnames if n.startswith("从业人员") and "未覆盖" in n)
+    rows = list(wb[sheet].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 3 and rows[0][2] and rows[1][2]
+    assert "另有 1 条未列出" in rows[2][0] and rows[2][0].endswith("https://example.test/staff.csv")

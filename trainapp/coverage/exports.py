@@ -22,6 +22,9 @@ from trainapp.labels import AUDIENCE_LABELS, EMPLOYMENT_LABELS
 
 SHEET_ROWS = 1_048_576
 STREAM_CHUNK = 5000
+# A missing list longer than this is cut in the workbook, with a note pointing at the full CSV: a sheet
+# of hundreds of thousands of names is not something anyone prints, and the CSV streams any length.
+WORKBOOK_LIST_ROWS = 100_000
 
 
 def missing_columns() -> list[str]:
@@ -80,7 +83,8 @@ def _sheet_name(text: str, used: set) -> str:
     return name
 
 
-def workbook(user, period: Period, measures=None, with_missing: bool = True) -> str:
+def workbook(user, period: Period, measures=None, with_missing: bool = True, list_rows: int | None = None,
+             csv_url=None) -> str:
     """Write the workbook to a temporary file and return its path (the caller sends and deletes it)."""
     import xlsxwriter
 
@@ -97,11 +101,7 @@ def workbook(user, period: Period, measures=None, with_missing: bool = True) -> 
     summary.write_row(0, 0, [_("统计期间"), f"{period.start} — {period.end}", _("统计日"), str(period.as_of)])
     summary.write_row(1, 0, [_("指标"), _("应覆盖"), _("已覆盖"), _("覆盖率"), _("目标"), _("期限"), _("状态"),
                              _("依据")], head)
-    matrices = []
-    for m in measures:
-        frame = service.cells(m, user, period, ctx)
-        mx = service.matrix(m, user, period, ctx, frame)
-        matrices.append(mx)
+    matrices, _jobs = service.matrices(user, period, ctx, measures)
     for i, mx in enumerate(matrices, start=2):
         t = tgt.get(mx.measure.code)
         st = service.status(mx.measure, mx.overall, t, period.today)
@@ -128,20 +128,23 @@ def workbook(user, period: Period, measures=None, with_missing: bool = True) -> 
                                 for s, _n in mx.streets] + [f"{mx.overall.covered}/{mx.overall.total} {_pct(mx.overall)}"]
         ws.write_row(row, 0, values, head)
     if with_missing:
+        limit = min(list_rows or WORKBOOK_LIST_ROWS, SHEET_ROWS - 2)
         for mx in matrices:
             if not mx.has_data or mx.overall.missing == 0:
                 continue
             columns, rows = missing_table(mx.measure, user, period, ctx)
-            part, ws, row = 0, None, SHEET_ROWS
+            ws = wb.add_worksheet(_sheet_name(_("%(m)s 未覆盖", m=mx.measure.label), used))
+            ws.write_row(0, 0, columns, head)
+            row = 1
             for values in rows:
-                if row >= SHEET_ROWS:
-                    part += 1
-                    title = _("%(m)s 未覆盖", m=mx.measure.label) + (f" {part}" if part > 1 else "")
-                    ws = wb.add_worksheet(_sheet_name(title, used))
-                    ws.write_row(0, 0, columns, head)
-                    row = 1
+                if row > limit:
+                    break
                 ws.write_row(row, 0, values)
                 row += 1
+            left = mx.overall.missing - (row - 1)
+            if left > 0:
+                note = _("名单较长：本表列出前 %(n)d 条，另有 %(m)d 条未列出，完整名单请下载 CSV。", n=row - 1, m=left)
+                ws.write(row, 0, note + (f" {csv_url(mx.measure.code)}" if csv_url else ""))
     wb.close()
     return handle.name
 
@@ -154,9 +157,11 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
     ctx = service.context()
     tgt = service.targets()
     rows, by_street, street_names = [], {}, {}
-    for m in MEASURES.values():
-        frame = service.cells(m, user, period, ctx)
-        mx = service.matrix(m, user, period, ctx, frame)
+    principals = MEASURES["principals"]
+    mxs, jobs = service.matrices(user, period, ctx, jobs={
+        "units": lambda u: service.units(principals, u, period, ctx, None, None)})
+    for mx in mxs:
+        m = mx.measure
         t = tgt.get(m.code)
         st = service.status(m, mx.overall, t, on)
         rows.append({"measure": m, "figure": mx.overall, "target": t, "status": st})
@@ -166,8 +171,7 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
     chart = charts.bars([(str(r["measure"].label), r["figure"].percent, r["target"].percent if r["target"] else None,
                           r["status"]) for r in rows], _("各项指标覆盖率"), _("暂无数据"))
     worst = []
-    principals = MEASURES["principals"]
-    for unit in service.units(principals, user, period, ctx, None, None)[:30]:
+    for unit in jobs["units"][:30]:
         if unit["figure"].missing:
             worst.append(unit)
     return {"period": period, "rows": rows, "chart": chart, "year": year, "month": month,

@@ -125,9 +125,15 @@ def _enterprise_people(user, period: Period, audiences, key_only: bool, ctx: Con
     return where, parent, top
 
 
+def _who(unit_name):
+    """The columns a missing-people list shows, carried by every person measure so the list needs no re-join."""
+    return (Person.name.label("name"), Person.mobile.label("mobile"), Person.audience.label("audience"),
+            Person.employment_type.label("employment_type"), unit_name.label("unit_name"))
+
+
 def _person_select(covered, reason, where, parent, top, *joins):
     stmt = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
-                   Enterprise.street_id.label("street_id"), top.label("sector_id"),
+                   Enterprise.street_id.label("street_id"), top.label("sector_id"), *_who(Enterprise.name),
                    case((covered, 1), else_=0).label("covered"), reason.label("reason"))
             .select_from(Person)
             .join(Enterprise, Enterprise.id == Person.enterprise_id)
@@ -163,11 +169,11 @@ def _trained_and_certified(audience: str):
     return build
 
 
-def _retrained(year_start: dt.date, year_end: dt.date, people):
-    """People with a change of post or a return in the year (one grouped subquery, joined once)."""
+def _retrained(year_start: dt.date, year_end: dt.date):
+    """People with a change of post or a return in the year (one grouped subquery, joined once; the
+    events of a year are few, so they are not narrowed to the population first)."""
     return (select(PersonEvent.person_id.label("person_id"))
-            .where(PersonEvent.kind.in_(compliance.RETRAIN_EVENTS), PersonEvent.on.between(year_start, year_end),
-                   PersonEvent.person_id.in_(people))
+            .where(PersonEvent.kind.in_(compliance.RETRAIN_EVENTS), PersonEvent.on.between(year_start, year_end))
             .group_by(PersonEvent.person_id).subquery())
 
 
@@ -176,7 +182,7 @@ def _staff_hours(measure, user, period, ctx):
     people = _people_ids(where, parent, top)
     hours, joins = _record_hours(period.start, period.end, people)
     year_start, year_end = dt.date(period.year, 1, 1), dt.date(period.year, 12, 31)
-    events = _retrained(year_start, year_end, people)
+    events = _retrained(year_start, year_end)
     # The rule is looked up by one small integer, so the database evaluates the facts once per person:
     # audience (staff 0, special worker 1) * 4 + high-risk unit * 2 + initial year (joined or re-trained).
     initial = or_(and_(Person.joined_on.is_not(None), Person.joined_on.between(year_start, year_end)),
@@ -193,7 +199,7 @@ def _staff_hours(measure, user, period, ctx):
                     hours_by_key[a_code * 4 + hr * 2 + first] = rule.hours
     required = case(hours_by_key, value=key, else_=null()) if hours_by_key else null()
     inner = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
-                    Enterprise.street_id.label("street_id"), top.label("sector_id"),
+                    Enterprise.street_id.label("street_id"), top.label("sector_id"), *_who(Enterprise.name),
                     hours.label("hours"), required.label("required"))
              .select_from(Person).join(Enterprise, Enterprise.id == Person.enterprise_id)
              .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
@@ -206,7 +212,8 @@ def _staff_hours(measure, user, period, ctx):
     covered = func.coalesce(inner.c.hours, -1e9) + 1e-9 >= func.coalesce(inner.c.required, -1e8)
     reason = case((inner.c.hours.is_(None), literal("untrained")), (~covered, literal("short_hours")),
                   else_=null())
-    return select(inner.c.member_id, inner.c.unit_id, inner.c.street_id, inner.c.sector_id,
+    return select(inner.c.member_id, inner.c.unit_id, inner.c.street_id, inner.c.sector_id, inner.c.name,
+                  inner.c.mobile, inner.c.audience, inner.c.employment_type, inner.c.unit_name,
                   case((covered, 1), else_=0).label("covered"), reason.label("reason"))
 
 
@@ -250,7 +257,7 @@ def _agency_people(audiences, covered_for):
                  person_criterion(user), or_(Person.joined_on.is_(None), Person.joined_on <= period.as_of)]
         covered, reason = covered_for(period, select(Person.id).where(*where))
         return (select(Person.id.label("member_id"), Person.agency_id.label("unit_id"),
-                       Agency.street_id.label("street_id"), null().label("sector_id"),
+                       Agency.street_id.label("street_id"), null().label("sector_id"), *_who(Agency.name),
                        case((covered, 1), else_=0).label("covered"), reason.label("reason"))
                 .select_from(Person).join(Agency, Agency.id == Person.agency_id).where(*where))
     return build

@@ -6,6 +6,7 @@ shapes the (small) grouped result into the matrix. Targets and settings are rows
 from __future__ import annotations
 
 import calendar
+import os
 import datetime as dt
 from dataclasses import dataclass
 
@@ -205,6 +206,52 @@ def cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
     return frame.astype({"total": "int64", "covered": "int64"})
 
 
+def _in_worker(app, user_id: int, period: Period, ctx: Context, job):
+    """Run `job(user)` in this thread with its own app context and database session."""
+    from trainapp.auth.models import User
+
+    with app.app_context():
+        try:
+            return job(db.session.get(User, user_id))
+        finally:
+            db.session.remove()
+
+
+def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers: int | None = None) -> dict:
+    """Every measure's cells and has-data flag, plus any extra `jobs` ({name: fn(user)}), run side by side.
+
+    The reports need all the measures at once; each is an independent read, so they run on a small
+    pool of threads (one database connection each; SQLite in WAL mode and PostgreSQL both serve
+    concurrent readers), which on a multi-core machine takes about the time of the longest query
+    rather than the sum. With one worker (or in tests asking for it) they run one after another.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flask import current_app
+
+    tasks = {}
+    for m in measures:
+        tasks[("cells", m.code)] = (lambda m: lambda u: cells(m, u, period, ctx))(m)
+        tasks[("has_data", m.code)] = (lambda m: lambda u: m.has_data(u, period))(m)
+    for name, fn in (jobs or {}).items():
+        tasks[("job", name)] = fn
+    workers = workers or current_app.config.get("COVERAGE_WORKERS") or min(4, os.cpu_count() or 1)
+    if workers <= 1 or db.engine.dialect.name == "sqlite" and db.engine.url.database in (None, "", ":memory:"):
+        return {key: fn(user) for key, fn in tasks.items()}
+    app = current_app._get_current_object()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(_in_worker, app, user.id, period, ctx, fn) for key, fn in tasks.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def matrices(user, period: Period, ctx: Context, measures=None, jobs=None) -> tuple[list[Matrix], dict]:
+    """A Matrix per measure (computed together by `compute_all`) and the results of the extra jobs."""
+    measures = list(measures or MEASURES.values())
+    done = compute_all(user, period, ctx, measures, jobs)
+    out = [matrix(m, user, period, ctx, done[("cells", m.code)], done[("has_data", m.code)]) for m in measures]
+    return out, {name: done[("job", name)] for name in (jobs or {})}
+
+
 def total(frame: pd.DataFrame, has_data: bool) -> Figure:
     return Figure(int(frame["total"].sum()), int(frame["covered"].sum()), has_data)
 
@@ -230,10 +277,10 @@ def _names(model, ids) -> dict:
 
 
 def matrix(measure: Measure, user, period: Period, ctx: Context | None = None,
-           frame: pd.DataFrame | None = None) -> Matrix:
+           frame: pd.DataFrame | None = None, has_data: bool | None = None) -> Matrix:
     """The sector × street table of a measure, with row and column totals (pandas pivot of grouped rows)."""
     ctx = ctx or context()
-    has_data = measure.has_data(user, period)
+    has_data = measure.has_data(user, period) if has_data is None else has_data
     frame = cells(measure, user, period, ctx) if frame is None else frame
     keyed = frame.fillna({"street_id": -1, "sector_id": -1})
     pivot_total = keyed.pivot_table(index="sector_id", columns="street_id", values="total", aggfunc="sum",
@@ -299,20 +346,18 @@ def missing_units(measure: Measure, user, period: Period, ctx: Context, *, stree
 
 def missing_statement(measure: Measure, user, period: Period, ctx: Context, *, street_id=None, sector_id=None,
                       unit_id=None):
-    """The members who are not covered, with what a street officer needs to chase them."""
+    """The members who are not covered, with what a street officer needs to chase them.
+
+    Ordered by street, unit and member number (ids, so the database sorts integers, not names)."""
     sub = measure.statement(user, period, ctx).subquery()
-    unit_model = Enterprise if measure.holder == "enterprise" else Agency
-    stmt = (select(sub.c.member_id, Person.name, Person.mobile, Person.audience, Person.employment_type,
-                   unit_model.name.label("unit_name"), Street.name.label("street_name"), sub.c.reason,
-                   sub.c.unit_id)
-            .join(Person, Person.id == sub.c.member_id)
-            .outerjoin(unit_model, unit_model.id == sub.c.unit_id)
+    stmt = (select(sub.c.member_id, sub.c.name, sub.c.mobile, sub.c.audience, sub.c.employment_type,
+                   sub.c.unit_name, Street.name.label("street_name"), sub.c.reason, sub.c.unit_id)
             .outerjoin(Street, Street.id == sub.c.street_id)
             .where(sub.c.covered == 0))
     for key, value in (("street_id", street_id), ("sector_id", sector_id), ("unit_id", unit_id)):
         if value is not None:
             stmt = stmt.where(sub.c[key].is_(None) if value == -1 else sub.c[key] == value)
-    return stmt.order_by(Street.name, unit_model.name, Person.name, sub.c.member_id)
+    return stmt.order_by(sub.c.street_id, sub.c.unit_id, sub.c.member_id)
 
 
 def monthly_trend(measure: Measure, user, year: int, on: dt.date, ctx: Context) -> list[tuple[str, Figure]]:
@@ -331,11 +376,6 @@ def summary(user, period: Period, ctx: Context | None = None) -> list[dict]:
     """Every measure's overall figure and status against its target."""
     ctx = ctx or context()
     tgt = targets()
-    out = []
-    for measure in MEASURES.values():
-        rows = grouped(measure, user, period, ctx)
-        t, c = (rows[0].total, rows[0].covered) if rows else (0, 0)
-        fig = Figure(int(t), int(c or 0), measure.has_data(user, period))
-        out.append({"measure": measure, "figure": fig, "target": tgt.get(measure.code),
-                    "status": status(measure, fig, tgt.get(measure.code), period.today)})
-    return out
+    mxs, _jobs = matrices(user, period, ctx)
+    return [{"measure": mx.measure, "figure": mx.overall, "target": tgt.get(mx.measure.code),
+             "status": status(mx.measure, mx.overall, tgt.get(mx.measure.code), period.today)} for mx in mxs]

@@ -236,7 +236,8 @@ def missing_xlsx(code: str):
 @role_required(*VIEW_ROLES)
 def export_xlsx():
     period = _period()
-    path = exports.workbook(current_user, period)
+    path = exports.workbook(current_user, period, csv_url=lambda code: url_for(
+        "coverage.missing_csv", code=code, _external=True, **_period_args(period)))
 
     @after_this_request
     def _remove(response):

@@ -361,15 +361,21 @@ def missing_statement(measure: Measure, user, period: Period, ctx: Context, *, s
 
 
 def monthly_trend(measure: Measure, user, year: int, on: dt.date, ctx: Context) -> list[tuple[str, Figure]]:
-    """The measure's overall figure at the end of each month of `year` that has begun."""
+    """The measure's overall figure at the end of each month of `year` that has begun (months side by side)."""
     last_month = 12 if year < on.year else on.month
-    out = []
-    for month in range(1, last_month + 1):
+
+    def month_figure(month):
         period = month_period(year, month, on)
-        rows = grouped(measure, user, period, ctx)
-        t, c = (rows[0].total, rows[0].covered) if rows else (0, 0)
-        out.append((f"{year}-{month:02d}", Figure(int(t), int(c or 0), measure.has_data(user, period))))
-    return out
+
+        def job(u):
+            rows = grouped(measure, u, period, ctx)
+            t, c = (rows[0].total, rows[0].covered) if rows else (0, 0)
+            return Figure(int(t), int(c or 0), measure.has_data(u, period))
+        return job
+
+    done = compute_all(user, Period.year_of(year, on), ctx, [],
+                       {m: month_figure(m) for m in range(1, last_month + 1)})
+    return [(f"{year}-{m:02d}", done[("job", m)]) for m in range(1, last_month + 1)]
 
 
 def summary(user, period: Period, ctx: Context | None = None) -> list[dict]:

@@ -92,12 +92,13 @@ def dashboard():
     chart = charts.bars([(str(r["measure"].label), r["figure"].percent,
                           r["target"].percent if r["target"] else None, r["status"]) for r in rows],
                         _("各项指标覆盖率"), _("暂无数据"))
-    trend_code = request.args.get("trend", "principals")
-    trend_measure = MEASURES.get(trend_code) or MEASURES["principals"]
-    trend = service.monthly_trend(trend_measure, current_user, period.year, period.today, ctx)
-    tgt = service.targets().get(trend_measure.code)
-    trend_chart = charts.line([(label, fig.percent) for label, fig in trend],
-                              _("%(m)s：逐月覆盖率", m=trend_measure.label), tgt.percent if tgt else None)
+    # The monthly trend is a query per month, so it is drawn when asked for (the 趋势 links).
+    trend_measure, trend_chart = MEASURES.get(request.args.get("trend", "")), None
+    if trend_measure is not None:
+        trend = service.monthly_trend(trend_measure, current_user, period.year, period.today, ctx)
+        tgt = service.targets().get(trend_measure.code)
+        trend_chart = charts.line([(label, fig.percent) for label, fig in trend],
+                                  _("%(m)s：逐月覆盖率", m=trend_measure.label), tgt.percent if tgt else None)
     return render_template("coverage/dashboard.html", rows=rows, chart=chart, trend_chart=trend_chart,
                            trend_measure=trend_measure, period=period, period_args=_period_args(period),
                            next_due=service.next_report_due(period.today), years=_years(period),

@@ -11,7 +11,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from trainapp import config as config_module
-from trainapp.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate, select_locale
+from trainapp.extensions import (
+    babel, bootstrap, csrf, db, limiter, login_manager, migrate, ping_after_idle, select_locale,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,6 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    if app.config.get("DB_PING_AFTER_IDLE_SECONDS") is not None:
+        with app.app_context():
+            ping_after_idle(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -99,6 +99,8 @@ def test_answers_saved_one_by_one_and_perfect_paper_scores_full(client, world, l
     attempt = db.session.get(Attempt, attempt.id)
     assert attempt.status == "submitted" and attempt.score == attempt.max_score == 3 * 2 + 2 * 4 + 2 * 1
     assert attempt.passed is True
+    late = _save(client, url, token, 1, "A")  # after submitting: refused, and the page is told it closed
+    assert late.status_code == 409 and late.get_json()["closed"] is True
     result = client.get(url)
     assert 'id="result-score"' in result.text and "16.0" in result.text and "的解析" in result.text
 
@@ -136,6 +138,10 @@ def test_tampered_answers_are_refused(client, world, login, db):
     assert _save(client, url, token, 99, "A").status_code == 400
     assert client.post(f"{url}/answer", json={"position": "1", "response": "A"},
                        headers={"X-CSRFToken": token}).status_code == 400
+    assert client.post(f"{url}/answer", data="not json", content_type="application/json",
+                       headers={"X-CSRFToken": token}).status_code == 400
+    assert _save(client, url, token, 0, "A").status_code == 400
+    assert _save(client, url, token, 10**30, "A").status_code == 400
     big = client.post(f"{url}/answer", data="{" + " " * 5000 + "}", content_type="application/json",
                       headers={"X-CSRFToken": token})
     assert big.status_code == 413
@@ -153,6 +159,10 @@ def test_other_users_attempt_is_404(client, world, login, db):
     assert client.get(f"/exams/attempts/{attempt.id}").status_code == 404
     assert client.post(f"/exams/attempts/{attempt.id}/answer", json={"position": 1, "response": "A"},
                        headers={"X-CSRFToken": token}).status_code == 404
+    # Ownership is judged before the payload: a malformed or oversize one does not reveal the attempt.
+    for body in ("not json", "[1, 2]", '{"position": "1"}', "{" + " " * 5000 + "}"):
+        assert client.post(f"/exams/attempts/{attempt.id}/answer", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": token}).status_code == 404
     assert client.post(f"/exams/attempts/{attempt.id}/submit", data={"csrf_token": token}).status_code == 404
 
 

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import and_, false, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from trainapp.extensions import db
 from trainapp.models import utcnow
 from trainapp.org.models import Enterprise, Sector
-from trainapp.exams.models import Attempt, AttemptEvent, AttemptItem, Exam, ExamPart
+from trainapp.exams.models import Attempt, AttemptEvent, AttemptItem, Exam, ExamPart, _aware
 from trainapp.questionbank.models import Question, QuestionVersion, freeze_many
 from trainapp.questionbank.qtypes import LETTERS, REGISTRY
 
@@ -88,8 +88,12 @@ def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
         Attempt.user_id == user_id, Attempt.exam_id == exam_id, Attempt.status == "open"))
 
 
-def start_refusal(user, exam: Exam, now: dt.datetime | None = None) -> str | None:
-    """Why the user may not start a new attempt now, or None when they may."""
+def start_refusal(user, exam: Exam, now: dt.datetime | None = None,
+                  done: list[Attempt] | None = None) -> str | None:
+    """Why the user may not start a new attempt now, or None when they may.
+
+    `done`: the user's submitted_attempts() for the exam, when the caller has them already.
+    """
     now = now or utcnow()
     if user.person is None:
         return _("请先完善个人信息")
@@ -97,7 +101,8 @@ def start_refusal(user, exam: Exam, now: dt.datetime | None = None) -> str | Non
         return _("考试不在开放时间内")
     if not meant_for(exam, user.person):
         return _("该考试不面向您所属的人员类别或行业")
-    done = submitted_attempts(user.id, exam.id)
+    if done is None:
+        done = submitted_attempts(user.id, exam.id)
     if exam.max_attempts and len(done) >= exam.max_attempts:
         return _("已用完 %(n)d 次考试机会", n=exam.max_attempts)
     if done and exam.retry_wait_minutes:
@@ -203,16 +208,8 @@ def start_attempt(user, exam: Exam, now: dt.datetime | None = None, rng: random.
         raise ExamError(refusal)
     rng = rng or random.SystemRandom()
     questions = draw_questions(exam, rng)
-    for tries_left in (2, 1, 0):
-        try:
-            versions = freeze_many(questions)
-            break
-        except IntegrityError:
-            # A concurrent start froze some of the same questions first (their first use): ours were
-            # rolled back and theirs are committed, so freezing again finds and reuses them.
-            db.session.rollback()
-            if not tries_left:
-                raise
+    # Safe when a concurrent start freezes some of the same questions first (see freeze_many).
+    versions = freeze_many(questions)
     number = 1 + (db.session.scalar(select(func.max(Attempt.number)).where(
         Attempt.user_id == user.id, Attempt.exam_id == exam.id)) or 0)
     deadline = now + dt.timedelta(minutes=exam.time_limit_minutes)
@@ -289,7 +286,11 @@ def shown_paper(attempt: Attempt) -> list[ShownQuestion]:
 
 def _stored_response(item: AttemptItem, raw: str) -> str:
     """Validate a response in displayed letters and map it to the stored question's letters."""
-    qtype = item.version.qtype
+    return _stored_letters(item.version.qtype, item.option_order, raw)
+
+
+def _stored_letters(qtype: str, option_order: list[int], raw: str) -> str:
+    """_stored_response() from the two things it needs, so a caller need not load the item and its version."""
     raw = (raw or "").strip().upper()
     if raw == "":
         return ""
@@ -297,21 +298,29 @@ def _stored_response(item: AttemptItem, raw: str) -> str:
         if raw not in ("T", "F"):
             raise ExamError(_("无效的答案"))
         return raw
-    n = len(item.option_order)
+    n = len(option_order)
     if len(raw) > n or not all(ch in LETTERS[:n] for ch in raw) or len(set(raw)) != len(raw):
         raise ExamError(_("无效的答案"))
     if qtype == "single" and len(raw) != 1:
         raise ExamError(_("单选题只能选一个答案"))
-    return "".join(sorted(LETTERS[item.option_order[LETTERS.index(ch)]] for ch in raw))
+    return "".join(sorted(LETTERS[option_order[LETTERS.index(ch)]] for ch in raw))
+
+
+def _refuse_if_closed(status: str, deadline_at: dt.datetime, now: dt.datetime) -> None:
+    if status != "open":
+        raise ExamError(_("本次考试已交卷"))
+    if now > deadline_at + SAVE_GRACE:
+        raise ExamError(_("考试时间已到，答案未保存"))
 
 
 def save_answer(attempt: Attempt, position: int, raw: str, now: dt.datetime | None = None) -> AttemptItem:
-    """Store one answer; refuses closed attempts, late answers, unknown questions and options."""
+    """Store one answer; refuses closed attempts, late answers, unknown questions and options.
+
+    For code that holds the attempt in the session (and wants its items updated there); the
+    answer endpoint uses answer_target() + store_answer(), which do the same with less work.
+    """
     now = now or utcnow()
-    if attempt.status != "open":
-        raise ExamError(_("本次考试已交卷"))
-    if now > attempt.deadline_at + SAVE_GRACE:
-        raise ExamError(_("考试时间已到，答案未保存"))
+    _refuse_if_closed(attempt.status, attempt.deadline_at, now)
     item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
                                                        AttemptItem.position == position)
                              .options(joinedload(AttemptItem.version)))  # one query, not two
@@ -320,6 +329,51 @@ def save_answer(attempt: Attempt, position: int, raw: str, now: dt.datetime | No
     item.response = _stored_response(item, raw)
     item.answered_at = now
     return item
+
+
+# Positions are small; anything outside a 32-bit integer cannot be on a paper (and would overflow
+# the database driver's integer parameter), so it is looked up as "no such question".
+_MAX_POSITION = 2**31 - 1
+
+
+@dataclass
+class AnswerTarget:
+    """What saving one answer needs, read in one query: the attempt's state and the item at the position."""
+    status: str
+    deadline_at: dt.datetime
+    item_id: int | None  # None: no question at that position
+    option_order: list[int] | None
+    qtype: str | None
+
+
+def answer_target(attempt_id: int, user_id: int, position: int | None) -> AnswerTarget | None:
+    """The user's attempt and its item at `position` in one statement; None if the attempt is not theirs.
+
+    The item (with its frozen version's type) is outer-joined, so an owned attempt is found even when
+    the position is absent or None (the caller then refuses the request, as it would anyway).
+    """
+    on_position = AttemptItem.position == position if position is not None and 0 < position <= _MAX_POSITION \
+        else false()
+    row = db.session.execute(
+        select(Attempt.status, Attempt.deadline, AttemptItem.id, AttemptItem.option_order, QuestionVersion.qtype)
+        .select_from(Attempt)
+        .outerjoin(AttemptItem, and_(AttemptItem.attempt_id == Attempt.id, on_position))
+        .outerjoin(QuestionVersion, QuestionVersion.id == AttemptItem.version_id)
+        .where(Attempt.id == attempt_id, Attempt.user_id == user_id)).first()
+    if row is None:
+        return None
+    return AnswerTarget(row[0], _aware(row[1]), row[2], row[3], row[4])
+
+
+def store_answer(target: AnswerTarget, raw: str, now: dt.datetime | None = None) -> None:
+    """save_answer() for an answer_target(): the same rules, written with one UPDATE (no ORM objects)."""
+    now = now or utcnow()
+    _refuse_if_closed(target.status, target.deadline_at, now)
+    if target.item_id is None:
+        raise ExamError(_("试卷中没有这道题"))
+    stored = _stored_letters(target.qtype, target.option_order, raw)
+    db.session.execute(update(AttemptItem.__table__).where(AttemptItem.__table__.c.id == target.item_id)
+                       .values(response=stored, answered_at=now))
 
 
 def log_event(attempt: Attempt, kind: str, now: dt.datetime | None = None) -> None:
@@ -398,9 +452,13 @@ def sweep_expired(now: dt.datetime | None = None, limit: int = 500) -> int:
 
 # --- results ---------------------------------------------------------------------------
 
-def counted_attempt(user_id: int, exam: Exam) -> Attempt | None:
-    """The attempt that counts: the highest score or the last one, per the exam's setting."""
-    done = submitted_attempts(user_id, exam.id)
+def counted_attempt(user_id: int, exam: Exam, done: list[Attempt] | None = None) -> Attempt | None:
+    """The attempt that counts: the highest score or the last one, per the exam's setting.
+
+    `done`: the user's submitted_attempts() for the exam, when the caller has them already.
+    """
+    if done is None:
+        done = submitted_attempts(user_id, exam.id)
     if not done:
         return None
     if exam.counts == "last":

@@ -58,9 +58,11 @@ def exam(exam_id: int):
             and not service.may_manage(current_user, exam)):
         abort(404)
     open_one = service.open_attempt(current_user.id, exam.id)
+    # The submitted attempts were read once above; the refusal and the counted attempt reuse them.
     return render_template("exams/exam.html", exam=exam, attempts=attempts, open_one=open_one,
-                           refusal=None if open_one else service.start_refusal(current_user, exam),
-                           counted=service.counted_attempt(current_user.id, exam), form=FlaskForm())
+                           refusal=None if open_one else service.start_refusal(current_user, exam, done=attempts),
+                           counted=service.counted_attempt(current_user.id, exam, done=attempts),
+                           form=FlaskForm())
 
 
 @bp.route("/<int:exam_id>/start", methods=["POST"])
@@ -95,12 +97,20 @@ def attempt(attempt_id: int):
                            retry=service.start_refusal(current_user, attempt.exam) is None)
 
 
-def _json_payload() -> dict:
+def _read_json_payload() -> tuple[dict | None, int | None]:
+    """The posted JSON object, or the status that refuses it: 413 (too large, left unread) or 400."""
     if (request.content_length or 0) > MAX_JSON_BYTES:
-        abort(413)
+        return None, 413
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        abort(400)
+        return None, 400
+    return payload, None
+
+
+def _json_payload() -> dict:
+    payload, refusal = _read_json_payload()
+    if refusal:
+        abort(refusal)
     return payload
 
 
@@ -108,18 +118,30 @@ def _json_payload() -> dict:
 @login_required
 @limiter.limit("240/minute", key_func=_per_user)
 def answer(attempt_id: int):
-    """Save one answer: {"position": 3, "response": "AC"} in the letters the learner saw."""
-    attempt = _own_attempt(attempt_id)
-    payload = _json_payload()
-    position, response = payload.get("position"), payload.get("response", "")
-    if not isinstance(position, int) or isinstance(position, bool) or not isinstance(response, str) \
-            or len(response) > len(LETTERS):
+    """Save one answer: {"position": 3, "response": "AC"} in the letters the learner saw.
+
+    The busiest request of an exam, so it costs one SELECT and one UPDATE (besides loading the user):
+    the payload is read first, untrusted, so that one query can both prove the attempt is the user's
+    and fetch the item at the position. It is judged only after that query, in the same order as
+    everywhere else: someone else's attempt is 404 whatever was sent, then 413/400 for the payload.
+    """
+    payload, refusal = _read_json_payload()
+    position = payload.get("position") if payload else None
+    response = payload.get("response", "") if payload else None
+    well_formed = isinstance(position, int) and not isinstance(position, bool) and isinstance(response, str) \
+        and len(response) <= len(LETTERS)
+    target = service.answer_target(attempt_id, current_user.id, position if well_formed else None)
+    if target is None:
+        abort(404)
+    if refusal:
+        abort(refusal)
+    if not well_formed:
         return jsonify(ok=False, error=_("无效的请求")), 400
     try:
-        service.save_answer(attempt, position, response)
+        service.store_answer(target, response)
     except service.ExamError as exc:
         db.session.rollback()
-        closed = attempt.status != "open" or utcnow() > attempt.deadline_at + service.SAVE_GRACE
+        closed = target.status != "open" or utcnow() > target.deadline_at + service.SAVE_GRACE
         return jsonify(ok=False, error=str(exc), closed=closed), 409 if closed else 400
     db.session.commit()
     return jsonify(ok=True, position=position, response=response)

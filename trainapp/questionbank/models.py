@@ -156,21 +156,40 @@ def update_question(question: Question, **changes) -> bool:
 
 
 def freeze_many(questions: list[Question]) -> dict[int, QuestionVersion]:
-    """freeze() for a whole paper in two queries: question id -> its frozen current version."""
+    """freeze() for a whole paper: question id -> its frozen current version.
+
+    One query finds the versions frozen already; the missing ones are written with a single
+    INSERT … ON CONFLICT DO NOTHING and read back. When two requests freeze the same new questions
+    at once, the second one's insert skips the rows the first wrote (on PostgreSQL it waits for the
+    first to commit) and reads them back, instead of failing on the unique constraint.
+    """
     if not questions:
         return {}
-    wanted = {(q.id, q.version) for q in questions}
-    ids = [q.id for q in questions]
-    found = {(v.question_id, v.version): v for v in db.session.scalars(
-        select(QuestionVersion).where(QuestionVersion.question_id.in_(ids)))
-        if (v.question_id, v.version) in wanted}
-    fresh = []
-    for q in questions:
-        if (q.id, q.version) not in found:
-            v = QuestionVersion(question_id=q.id, version=q.version, **{f: getattr(q, f) for f in CONTENT_FIELDS})
-            found[(q.id, q.version)] = v
-            fresh.append(v)
-    if fresh:
-        db.session.add_all(fresh)
-        db.session.flush()
+    found = _frozen_versions(questions)
+    missing = [q for q in questions if (q.id, q.version) not in found]
+    if missing:
+        db.session.execute(_insert_skipping_duplicates(QuestionVersion.__table__, ["question_id", "version"]),
+                           [{"question_id": q.id, "version": q.version, **{f: getattr(q, f) for f in CONTENT_FIELDS}}
+                            for q in missing])
+        found.update(_frozen_versions(missing))
     return {q.id: found[(q.id, q.version)] for q in questions}
+
+
+def _frozen_versions(questions: list[Question]) -> dict[tuple[int, int], QuestionVersion]:
+    """(question id, version) -> frozen copy, for the current versions of `questions` frozen so far."""
+    wanted = {(q.id, q.version) for q in questions}
+    return {(v.question_id, v.version): v for v in db.session.scalars(
+        select(QuestionVersion).where(QuestionVersion.question_id.in_([q.id for q in questions])))
+        if (v.question_id, v.version) in wanted}
+
+
+def _insert_skipping_duplicates(table, unique_columns: list[str]):
+    """INSERT … ON CONFLICT (unique_columns) DO NOTHING, in the dialect of the session's database."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"INSERT … ON CONFLICT for {dialect}")
+    return insert(table).on_conflict_do_nothing(index_elements=unique_columns)

@@ -1,4 +1,4 @@
-"""coverage reports: targets and settings as data; an index for per-person training totals
+"""coverage reports: targets and settings as data; indexes for per-person training totals and per-audience staff
 
 Revision ID: 0008_coverage
 Revises: 0007_spot_checks
@@ -34,9 +34,13 @@ def upgrade():
     )
     with op.batch_alter_table('training_record', schema=None) as batch_op:
         batch_op.create_index('ix_training_record_person_on', ['person_id', 'occurred_on', 'hours'], unique=False)
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.create_index('ix_person_enterprise_audience', ['enterprise_id', 'audience', 'status'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_index('ix_person_enterprise_audience')
     with op.batch_alter_table('training_record', schema=None) as batch_op:
         batch_op.drop_index('ix_training_record_person_on')
     op.drop_table('coverage_setting')

@@ -157,9 +157,7 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
     ctx = service.context()
     tgt = service.targets()
     rows, by_street, street_names = [], {}, {}
-    principals = MEASURES["principals"]
-    mxs, jobs = service.matrices(user, period, ctx, jobs={
-        "units": lambda u: service.units(principals, u, period, ctx, None, None)})
+    mxs, jobs = service.matrices(user, period, ctx, by_unit=("principals",))
     for mx in mxs:
         m = mx.measure
         t = tgt.get(m.code)
@@ -171,7 +169,7 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
     chart = charts.bars([(str(r["measure"].label), r["figure"].percent, r["target"].percent if r["target"] else None,
                           r["status"]) for r in rows], _("各项指标覆盖率"), _("暂无数据"))
     worst = []
-    for unit in jobs["units"][:30]:
+    for unit in jobs["units:principals"][:30]:
         if unit["figure"].missing:
             worst.append(unit)
     return {"period": period, "rows": rows, "chart": chart, "year": year, "month": month,

@@ -97,7 +97,7 @@ def _corrected():
     return select(TrainingRecord.corrects_id).where(TrainingRecord.corrects_id.is_not(None))
 
 
-def _record_hours(start: dt.date, end: dt.date, people):
+def _record_hours(start: dt.date, end: dt.date, people, everyone: bool = False):
     """Per person: the 学时 between the dates, NULL when there is no record (corrections count, not the
     records they correct). Returns (column, outer joins to add).
 
@@ -109,8 +109,11 @@ def _record_hours(start: dt.date, end: dt.date, people):
         column = (select(func.sum(TrainingRecord.hours))
                   .where(TrainingRecord.person_id == Person.id, *where).scalar_subquery())
         return column, []
+    if not everyone:
+        # Narrow the records to the population first, so a street's report does not sum the district's.
+        where.append(TrainingRecord.person_id.in_(people))
     rec = (select(TrainingRecord.person_id.label("person_id"), func.sum(TrainingRecord.hours).label("hours"))
-           .where(*where, TrainingRecord.person_id.in_(people)).group_by(TrainingRecord.person_id).subquery())
+           .where(*where).group_by(TrainingRecord.person_id).subquery())
     return rec.c.hours, [(rec, rec.c.person_id == Person.id)]
 
 
@@ -161,7 +164,8 @@ def _certified(as_of: dt.date):
 def _trained_and_certified(audience: str):
     def build(measure, user, period, ctx):
         where, parent, top = _enterprise_people(user, period, (audience,), True, ctx)
-        hours, joins = _record_hours(period.start, period.end, _people_ids(where, parent, top))
+        hours, joins = _record_hours(period.start, period.end, _people_ids(where, parent, top),
+                                     everyone=user.has_role("admin"))
         trained = hours.is_not(None)
         certified = _certified(period.as_of)
         reason = case((~trained, literal("untrained")), (~certified, literal("no_certificate")), else_=null())
@@ -180,7 +184,7 @@ def _retrained(year_start: dt.date, year_end: dt.date):
 def _staff_hours(measure, user, period, ctx):
     where, parent, top = _enterprise_people(user, period, ("staff", "special_worker"), False, ctx)
     people = _people_ids(where, parent, top)
-    hours, joins = _record_hours(period.start, period.end, people)
+    hours, joins = _record_hours(period.start, period.end, people, everyone=user.has_role("admin"))
     year_start, year_end = dt.date(period.year, 1, 1), dt.date(period.year, 12, 31)
     events = _retrained(year_start, year_end)
     # The rule is looked up by one small integer, so the database evaluates the facts once per person:
@@ -245,7 +249,8 @@ def _exam_pass(measure, user, period, ctx):
     lo, hi = _exam_taken(period)
     in_period = [Attempt.person_id == Person.id, Attempt.status == "submitted",
                  Attempt.submitted_at >= lo, Attempt.submitted_at < hi]
-    where = [*where, exists().where(*in_period)]
+    # Driven from the period's attempts (far fewer than the people in a district).
+    where = [*where, Person.id.in_(select(Attempt.person_id).where(*in_period[1:]))]
     passed = exists().where(*in_period, Attempt.passed.is_(True))
     return _person_select(passed, case((~passed, literal("not_passed")), else_=null()), where, parent, top)
 
@@ -323,17 +328,15 @@ def _enterprise_places(user):
 def _drills_frame(measure, user, period, ctx):
     import pandas as pd
 
-    from trainapp.drills.service import statuses_where
+    from trainapp.drills.service import status_rows
 
-    places = _enterprise_places(user)
+    top = select(func.coalesce(Sector.parent_id, Sector.id)).where(Sector.id == Enterprise.sector_id)
     rows = []
-    for st in statuses_where(enterprise_criterion(user), on=period.as_of):
-        place = places.get(st.enterprise_id)
-        if place is None:
-            continue
+    for st, street_id, sector_id in status_rows(enterprise_criterion(user), period.as_of, Enterprise.street_id,
+                                                top.scalar_subquery()):
         late = st.code == "overdue"
         reason = ("drill_never" if st.last_held_on is None else "drill_overdue") if late else None
-        rows.append((st.enterprise_id, st.enterprise_id, place.street_id, place.sector_id, 0 if late else 1, reason,
+        rows.append((st.enterprise_id, st.enterprise_id, street_id, sector_id, 0 if late else 1, reason,
                      st.due_on.isoformat()))
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 

@@ -217,7 +217,27 @@ def _in_worker(app, user_id: int, period: Period, ctx: Context, job):
             db.session.remove()
 
 
-def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers: int | None = None) -> dict:
+def unit_cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
+    """Like `cells`, one level finer: a row per (street, sector, unit)."""
+    rows = grouped(measure, user, period, ctx, "street_id", "sector_id", "unit_id")
+    frame = pd.DataFrame([(r.street_id, r.sector_id, r.unit_id, r.total, r.covered) for r in rows],
+                         columns=["street_id", "sector_id", "unit_id", "total", "covered"])
+    return frame.astype({"total": "int64", "covered": "int64"})
+
+
+def units_from(measure: Measure, frame: pd.DataFrame, has_data: bool) -> list[dict]:
+    """The units of a `unit_cells` frame with their figures, worst first (as `units` returns them)."""
+    per_unit = frame.groupby("unit_id").agg(total=("total", "sum"), covered=("covered", "sum"))
+    model = Enterprise if measure.holder == "enterprise" else Agency
+    names = _names(model, [int(i) for i in per_unit.index])
+    out = [{"id": int(i), "name": names.get(int(i), ""), "figure": Figure(int(r.total), int(r.covered), has_data)}
+           for i, r in per_unit.iterrows()]
+    out.sort(key=lambda u: (u["figure"].percent if u["figure"].percent is not None else 101, u["name"]))
+    return out
+
+
+def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers: int | None = None,
+                by_unit=()) -> dict:
     """Every measure's cells and has-data flag, plus any extra `jobs` ({name: fn(user)}), run side by side.
 
     The reports need all the measures at once; each is an independent read, so they run on a small
@@ -231,7 +251,10 @@ def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers
 
     tasks = {}
     for m in measures:
-        tasks[("cells", m.code)] = (lambda m: lambda u: cells(m, u, period, ctx))(m)
+        if m.code in by_unit:
+            tasks[("unit_cells", m.code)] = (lambda m: lambda u: unit_cells(m, u, period, ctx))(m)
+        else:
+            tasks[("cells", m.code)] = (lambda m: lambda u: cells(m, u, period, ctx))(m)
         tasks[("has_data", m.code)] = (lambda m: lambda u: m.has_data(u, period))(m)
     for name, fn in (jobs or {}).items():
         tasks[("job", name)] = fn
@@ -244,12 +267,25 @@ def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers
         return {key: f.result() for key, f in futures.items()}
 
 
-def matrices(user, period: Period, ctx: Context, measures=None, jobs=None) -> tuple[list[Matrix], dict]:
-    """A Matrix per measure (computed together by `compute_all`) and the results of the extra jobs."""
+def matrices(user, period: Period, ctx: Context, measures=None, jobs=None, by_unit=()) -> tuple[list[Matrix], dict]:
+    """A Matrix per measure (computed together by `compute_all`) and the results of the extra jobs.
+
+    For the measures named in `by_unit` the query groups one level finer, and the jobs' results also
+    hold their units ("units:<code>"), worst first, without a second query."""
     measures = list(measures or MEASURES.values())
-    done = compute_all(user, period, ctx, measures, jobs)
-    out = [matrix(m, user, period, ctx, done[("cells", m.code)], done[("has_data", m.code)]) for m in measures]
-    return out, {name: done[("job", name)] for name in (jobs or {})}
+    done = compute_all(user, period, ctx, measures, jobs, by_unit=by_unit)
+    out, extra = [], {name: done[("job", name)] for name in (jobs or {})}
+    for m in measures:
+        has_data = done[("has_data", m.code)]
+        if m.code in by_unit:
+            fine = done[("unit_cells", m.code)]
+            frame = (fine.groupby(["street_id", "sector_id"], dropna=False)[["total", "covered"]].sum()
+                     .reset_index())
+            extra[f"units:{m.code}"] = units_from(m, fine, has_data)
+        else:
+            frame = done[("cells", m.code)]
+        out.append(matrix(m, user, period, ctx, frame, has_data))
+    return out, extra
 
 
 def total(frame: pd.DataFrame, has_data: bool) -> Figure:
@@ -270,10 +306,14 @@ class Matrix:
 
 
 def _names(model, ids) -> dict:
-    ids = [i for i in ids if i is not None]
-    if not ids:
-        return {}
-    return {i: n for i, n in db.session.execute(select(model.id, model.name).where(model.id.in_(ids)))}
+    """id -> name for the given ids, fetched in chunks (a cell of a large district has tens of thousands of
+    units; PostgreSQL takes at most 65,535 parameters in one statement)."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    out = {}
+    for start in range(0, len(ids), 10_000):
+        chunk = ids[start:start + 10_000]
+        out.update((i, n) for i, n in db.session.execute(select(model.id, model.name).where(model.id.in_(chunk))))
+    return out
 
 
 def matrix(measure: Measure, user, period: Period, ctx: Context | None = None,

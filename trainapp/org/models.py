@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint,
+    Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -124,6 +124,8 @@ class Person(TimestampMixin, db.Model):
         CheckConstraint(
             "NOT (enterprise_id IS NOT NULL AND agency_id IS NOT NULL)", name="one_employer"
         ),
+        # Coverage counts one audience of each enterprise (its principals, its special workers…).
+        Index("ix_person_enterprise_audience", "enterprise_id", "audience", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), index=True)

@@ -28,7 +28,8 @@ Regulators (district agency, no street): 执法人员甲 trained 2024-03 -> cove
 Exams in 2025: 甲一员工 submitted and passed; 乙一员工 submitted and failed; nobody else.
 Drills (every enterprise registered 2024-01-01; built-in rules): 甲 粉尘 drilled 2025-05-10 (yearly) -> on time;
   甲 化工 (high-risk flag: half-yearly) never -> overdue; 乙 机械 drilled 2025-03-01 with an open plan revision
-  -> on time; 乙镇商场 never -> overdue. => 4 enterprises, 2 on time; revisions: 2 drilled, 1 with none open.
+  -> on time; 乙镇商场 never -> overdue; 乙镇新厂 (registered 2025-08-15, yearly) never, but owes its first
+  drill only in 2026 -> on time. => 5 enterprises, 3 on time; revisions: 2 drilled, 1 with none open.
 """
 from __future__ import annotations
 
@@ -120,6 +121,8 @@ def build(world) -> dict:
                                score=90 if passed else 10, max_score=100, passed=passed))
     for ent in (world.ent_a1, world.ent_a2, world.ent_b1, shop):
         ent.created_at = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    newcomer = f.enterprise(world.street_b, world.trade, "乙镇新厂")
+    newcomer.created_at = dt.datetime(2025, 8, 15, 2, tzinfo=dt.timezone.utc)
     make_drill(world.ent_a1, dt.date(2025, 5, 10))
     make_drill(world.ent_b1, dt.date(2025, 3, 1), revision_state="open")
     db.session.commit()

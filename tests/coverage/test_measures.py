@@ -157,12 +157,18 @@ def test_next_report_due(world, db):
 def test_drills_on_time_and_open_plan_revisions(world, data):
     admin = world.users["admin"]
     m = figure("drills", admin)
-    assert (m.overall.total, m.overall.covered) == (4, 2)
+    assert (m.overall.total, m.overall.covered) == (5, 3)  # the mid-year newcomer is not late yet
     assert (m.col_total[world.street_a.id].total, m.col_total[world.street_a.id].covered) == (2, 1)
     period = Period.year_of(YEAR, TODAY)
     late = service.missing_units(MEASURES["drills"], admin, period, service.context())
     assert {(u["unit_name"], u["reason"]) for u in late} == {("甲街道化工企业", "drill_never"),
                                                               ("乙镇商场", "drill_never")}
+    assert (m.col_total[world.street_b.id].total, m.col_total[world.street_b.id].covered) == (3, 2)
+    # The same newcomer, looked at on 2 January 2027, has missed its first (2026) drill.
+    later = Period(dt.date(2027, 1, 1), dt.date(2027, 1, 2), dt.date(2027, 1, 2))
+    late_then = {u["unit_name"]: u["reason"] for u in service.missing_units(MEASURES["drills"], admin, later,
+                                                                            service.context())}
+    assert late_then["乙镇新厂"] == "drill_never"
     rev = figure("drill_revisions", admin)
     assert (rev.overall.total, rev.overall.covered) == (2, 1)
     open_units = service.missing_units(MEASURES["drill_revisions"], admin, period, service.context())

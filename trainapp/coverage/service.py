@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from trainapp.certificates.service import today as shanghai_today
 from trainapp.courses import compliance
@@ -168,6 +168,16 @@ def status(measure: Measure, fig: Figure, target: CoverageTarget | None, on: dt.
     return "behind"
 
 
+def _session_memory() -> None:
+    """On PostgreSQL, let this transaction's sorts and hashes use COVERAGE_WORK_MEM (default 128MB): grouping
+    a district's people by person spills to disk with the server's default of 4MB."""
+    from flask import current_app
+
+    value = current_app.config.get("COVERAGE_WORK_MEM", "128MB")
+    if value and db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": value})
+
+
 def _frame_rows(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
     return measure.frame(measure, user, period, ctx)
 
@@ -188,6 +198,7 @@ def grouped(measure: Measure, user, period: Period, ctx: Context, *keys: str, wh
         return [pd.Series({**dict(zip(keys, idx if isinstance(idx, tuple) else (idx,))),
                            "total": int(r.total), "covered": int(r.covered)})
                 for idx, r in out.iterrows()]
+    _session_memory()
     sub = measure.statement(user, period, ctx).subquery()
     cols = [sub.c[k] for k in keys]
     stmt = select(*cols, func.count().label("total"), func.coalesce(func.sum(sub.c.covered), 0).label("covered"))
@@ -389,6 +400,7 @@ def missing_statement(measure: Measure, user, period: Period, ctx: Context, *, s
     """The members who are not covered, with what a street officer needs to chase them.
 
     Ordered by street, unit and member number (ids, so the database sorts integers, not names)."""
+    _session_memory()
     sub = measure.statement(user, period, ctx).subquery()
     stmt = (select(sub.c.member_id, sub.c.name, sub.c.mobile, sub.c.audience, sub.c.employment_type,
                    sub.c.unit_name, Street.name.label("street_name"), sub.c.reason, sub.c.unit_id)

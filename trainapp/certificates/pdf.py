@@ -11,16 +11,10 @@ from dataclasses import dataclass
 
 import qrcode
 from flask import render_template
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from trainapp.certificates.models import Certificate, DistrictSeal
 from trainapp.extensions import db
-
-
-def _fetcher() -> URLFetcher:
-    """Only data: URIs: a certificate loads nothing from outside its own document."""
-    return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+from trainapp.pdfdoc import html_to_pdf
 
 
 def qr_svg(url: str) -> bytes:
@@ -95,7 +89,7 @@ def page_for(cert: Certificate) -> Page:
 def render_pages(pages: list[Page], layout: str) -> bytes:
     """One PDF with a page per certificate."""
     html = render_template("certificates/document.html", pages=pages, layout=layout)
-    return HTML(string=html, url_fetcher=_fetcher()).write_pdf()
+    return html_to_pdf(html)
 
 
 def render(cert: Certificate) -> bytes:

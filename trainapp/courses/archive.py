@@ -117,11 +117,9 @@ def _xlsx(sheets: dict, name: str):
 
 
 def _pdf(**context) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from trainapp.pdfdoc import html_to_pdf
 
-    html = render_template("courses/archive/document.html", **context)
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)).write_pdf()
+    return html_to_pdf(render_template("courses/archive/document.html", **context))
 
 
 def _send_pdf(data: bytes, name: str):

@@ -179,8 +179,6 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
 
 
 def report_pdf(user, year: int, month: int, on: dt.date, unit_name: str) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from trainapp.pdfdoc import html_to_pdf
 
-    html = render_template("coverage/report_pdf.html", **report_context(user, year, month, on, unit_name))
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)).write_pdf()
+    return html_to_pdf(render_template("coverage/report_pdf.html", **report_context(user, year, month, on, unit_name)))

@@ -37,10 +37,14 @@ def missing_rows(stmt):
     employment = {k: str(v) for k, v in EMPLOYMENT_LABELS.items()}
     reasons = {k: str(v) for k, v in REASON_LABELS.items()}
     district = _("区级")
-    for r in db.session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
-        yield [r.street_name or district, r.unit_name or "", r.name, r.mobile or "",
-               audiences.get(r.audience, r.audience), employment.get(r.employment_type, r.employment_type),
-               reasons.get(r.reason, r.reason or "")]
+    result = db.session.execute(stmt.execution_options(yield_per=STREAM_CHUNK))
+    try:
+        for r in result:
+            yield [r.street_name or district, r.unit_name or "", r.name, r.mobile or "",
+                   audiences.get(r.audience, r.audience), employment.get(r.employment_type, r.employment_type),
+                   reasons.get(r.reason, r.reason or "")]
+    finally:
+        result.close()  # a reader that stops early must not leave PostgreSQL's server-side cursor open
 
 
 def missing_table(measure, user, period: Period, ctx, **filters):
@@ -141,6 +145,8 @@ def workbook(user, period: Period, measures=None, with_missing: bool = True, lis
                     break
                 ws.write_row(row, 0, values)
                 row += 1
+            if hasattr(rows, "close"):
+                rows.close()
             left = mx.overall.missing - (row - 1)
             if left > 0:
                 note = _("名单较长：本表列出前 %(n)d 条，另有 %(m)d 条未列出，完整名单请下载 CSV。", n=row - 1, m=left)

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, exists, false, func, literal, null, or_, select, true
+from sqlalchemy import Float, Select, and_, case, cast, exists, false, func, literal, null, or_, select, true
 from sqlalchemy.orm import aliased
 
 from trainapp.auth.scope import enterprise_criterion, person_criterion
@@ -202,7 +202,7 @@ def _staff_hours(measure, user, period, ctx):
                 rule = ctx.rules.applicable(audience, bool(hr), bool(first))
                 if rule is not None:
                     hours_by_key[a_code * 4 + hr * 2 + first] = rule.hours
-    required = case(hours_by_key, value=key, else_=null()) if hours_by_key else null()
+    required = (case(hours_by_key, value=key, else_=null()) if hours_by_key else cast(null(), Float))
     inner = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
                     Enterprise.street_id.label("street_id"), top.label("sector_id"), *_who(Enterprise.name),
                     hours.label("hours"), required.label("required"))

@@ -224,6 +224,8 @@ def missing_xlsx(code: str):
     ws.write_row(0, 0, columns, wb.add_format({"bold": True}))
     for n, values in enumerate(rows, start=1):
         if n >= exports.SHEET_ROWS:
+            if hasattr(rows, "close"):
+                rows.close()
             break
         ws.write_row(n, 0, values)
     wb.close()

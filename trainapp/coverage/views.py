@@ -193,16 +193,21 @@ def missing(code: str):
                            cell_name=_cell_name(filters["street_id"], filters["sector_id"]))
 
 
-@bp.route("/matrix/<code>/missing.csv")
-@role_required(*VIEW_ROLES)
-def missing_csv(code: str):
+def _missing_download(code: str, kind: str):
+    """The list a download carries (404 for a unit outside the scope), audited; returns headers, rows, file name."""
     measure = _measure(code)
     period = _period()
     filters = _missing_filters()
     _unit_title(measure, filters["unit_id"])
     columns, rows = exports.missing_table(measure, current_user, period, service.context(), **filters)
-    _audit("export", f"coverage missing {code} csv")
-    name = f"missing-{code}-{period.start}-{period.end}.csv"
+    _audit("export", f"coverage missing {code} {kind}")
+    return columns, rows, f"missing-{code}-{period.start}-{period.end}.{kind}"
+
+
+@bp.route("/matrix/<code>/missing.csv")
+@role_required(*VIEW_ROLES)
+def missing_csv(code: str):
+    columns, rows, name = _missing_download(code, "csv")
     return Response(stream_with_context(exports.csv_chunks(columns, rows)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
@@ -210,11 +215,7 @@ def missing_csv(code: str):
 @bp.route("/matrix/<code>/missing.xlsx")
 @role_required(*VIEW_ROLES)
 def missing_xlsx(code: str):
-    measure = _measure(code)
-    period = _period()
-    filters = _missing_filters()
-    _unit_title(measure, filters["unit_id"])
-    columns, rows = exports.missing_table(measure, current_user, period, service.context(), **filters)
+    columns, rows, name = _missing_download(code, "xlsx")
     import xlsxwriter
 
     buf = io.BytesIO()
@@ -229,10 +230,8 @@ def missing_xlsx(code: str):
             break
         ws.write_row(n, 0, values)
     wb.close()
-    _audit("export", f"coverage missing {code} xlsx")
     buf.seek(0)
-    return send_file(buf, mimetype=XLSX_MIME, as_attachment=True, max_age=0,
-                     download_name=f"missing-{code}-{period.start}-{period.end}.xlsx")
+    return send_file(buf, mimetype=XLSX_MIME, as_attachment=True, max_age=0, download_name=name)
 
 
 @bp.route("/export.xlsx")

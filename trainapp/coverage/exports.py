@@ -13,7 +13,6 @@ import tempfile
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from trainapp.coverage import charts, service
 from trainapp.coverage.measures import MEASURES, REASON_LABELS, Period
@@ -108,7 +107,7 @@ def workbook(user, period: Period, measures=None, with_missing: bool = True, lis
     matrices, _jobs = service.matrices(user, period, ctx, measures)
     for i, mx in enumerate(matrices, start=2):
         t = tgt.get(mx.measure.code)
-        st = service.status(mx.measure, mx.overall, t, period.today)
+        st = service.status(mx.overall, t, period.today)
         summary.write_row(i, 0, [str(mx.measure.label), mx.overall.total, mx.overall.covered, _pct(mx.overall),
                                  f"{t.percent:g}%" if t else "", str(t.due_on or "") if t else "",
                                  str(service.STATUS_LABELS[st]), t.source if t else ""])
@@ -167,7 +166,7 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
     for mx in mxs:
         m = mx.measure
         t = tgt.get(m.code)
-        st = service.status(m, mx.overall, t, on)
+        st = service.status(mx.overall, t, on)
         rows.append({"measure": m, "figure": mx.overall, "target": t, "status": st})
         for sid, name in mx.streets:
             street_names[sid] = name

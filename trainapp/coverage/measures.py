@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, Select, and_, case, cast, exists, false, func, literal, null, or_, select, true
+from sqlalchemy import Float, Select, and_, case, cast, exists, false, func, literal, null, or_, select
 from sqlalchemy.orm import aliased
 
 from trainapp.auth.scope import enterprise_criterion, person_criterion
@@ -67,10 +67,8 @@ class Period:
 class Measure:
     code: str
     label: object
-    unit: str                      # person | enterprise
     holder: str                    # enterprise | agency: whose people (or which units) are counted
     description: object = ""
-    higher_is_better: bool = True
     build: object = field(default=None, repr=False)   # (measure, user, period, ctx) -> Select
     source_exists: object = field(default=None, repr=False)  # (user, period) -> bool
     # Enterprise-level measures whose rule is worked out in Python (drill due dates): a DataFrame with
@@ -377,33 +375,33 @@ def register(measure: Measure) -> Measure:
     return measure
 
 
-register(Measure("principals", _l("重点行业领域主要负责人培训并取得合格证明"), "person", "enterprise",
+register(Measure("principals", _l("重点行业领域主要负责人培训并取得合格证明"), "enterprise",
                  _l("重点行业领域企业在职主要负责人中，本期参加培训且持有效电子合格证明的比例"),
                  build=_trained_and_certified("principal"), source_exists=_records_exist))
-register(Measure("safety_managers", _l("重点行业领域安全管理人员培训并取得合格证明"), "person", "enterprise",
+register(Measure("safety_managers", _l("重点行业领域安全管理人员培训并取得合格证明"), "enterprise",
                  _l("重点行业领域企业在职安全生产管理人员中，本期参加培训且持有效电子合格证明的比例"),
                  build=_trained_and_certified("safety_manager"), source_exists=_records_exist))
-register(Measure("staff", _l("从业人员参加培训并达到年度学时"), "person", "enterprise",
+register(Measure("staff", _l("从业人员参加培训并达到年度学时"), "enterprise",
                  _l("在职从业人员（含劳务派遣、灵活用工）本期参加培训且达到当年学时要求的比例"),
                  build=_staff_hours, source_exists=_records_exist))
-register(Measure("regulators", _l("安全监管执法人员三年内受训"), "person", "agency",
+register(Measure("regulators", _l("安全监管执法人员三年内受训"), "agency",
                  _l("安全监管执法人员中，截至统计日三年内参加过培训的比例"),
                  build=_agency_people(("regulator",), _trained_since), source_exists=_agency_records_exist))
-register(Measure("leaders", _l("党政领导干部年度专题培训"), "person", "agency",
+register(Measure("leaders", _l("党政领导干部年度专题培训"), "agency",
                  _l("党政领导干部中，本期参加过线下集中培训的比例"),
                  build=_agency_people(("leader",), _yearly_session), source_exists=_agency_records_exist))
-register(Measure("permits", _l("特种作业人员持有效操作证"), "person", "enterprise",
+register(Measure("permits", _l("特种作业人员持有效操作证"), "enterprise",
                  _l("在职特种作业人员中，统计日持有效特种作业操作证的比例"),
                  build=_permits, source_exists=_permits_exist))
-register(Measure("drills", _l("企业疏散逃生演练按期开展"), "enterprise", "enterprise",
+register(Measure("drills", _l("企业疏散逃生演练按期开展"), "enterprise",
                  _l("范围内企业中，按其演练频次（每年或每半年）在统计日未逾期的比例"),
                  frame=_drills_frame, source_exists=_drills_exist))
-register(Measure("drill_revisions", _l("演练发现问题的预案修订已完成"), "enterprise", "enterprise",
+register(Measure("drill_revisions", _l("演练发现问题的预案修订已完成"), "enterprise",
                  _l("开展过演练的企业中，没有未完成的应急预案修订的比例"),
                  frame=_revisions_frame, source_exists=_drills_exist))
-register(Measure("exam_participation", _l("在线考试参考率"), "person", "enterprise",
+register(Measure("exam_participation", _l("在线考试参考率"), "enterprise",
                  _l("企业在职人员中，本期至少交过一次考试答卷的比例"),
                  build=_exam_participation, source_exists=_attempts_exist))
-register(Measure("exam_pass", _l("在线考试通过率"), "person", "enterprise",
+register(Measure("exam_pass", _l("在线考试通过率"), "enterprise",
                  _l("本期参加考试的人员中，至少通过一次的比例"),
                  build=_exam_pass, source_exists=_attempts_exist))

@@ -19,7 +19,7 @@ from trainapp.courses import compliance
 from trainapp.coverage.measures import MEASURES, Context, Measure, Period
 from trainapp.coverage.models import CoverageSetting, CoverageTarget
 from trainapp.extensions import db
-from trainapp.org.models import Agency, Enterprise, Person, Sector, Street
+from trainapp.org.models import Agency, Enterprise, Sector, Street
 
 # The plans' 重点行业领域 (seed 000: 消防安全、城镇燃气、建设工程施工、道路交通、工贸、危化品 and others).
 DEFAULT_KEY_SECTORS = ("hazardous_chemicals", "construction", "fire_key", "gas", "industry_trade",
@@ -154,14 +154,13 @@ class Figure:
         return self.total - self.covered
 
 
-def status(measure: Measure, fig: Figure, target: CoverageTarget | None, on: dt.date) -> str:
+def status(fig: Figure, target: CoverageTarget | None, on: dt.date) -> str:
     pct = fig.percent
     if pct is None:
         return "no_data"
     if target is None:
         return "no_target"
-    met = pct + 1e-9 >= target.percent if measure.higher_is_better else pct <= target.percent + 1e-9
-    if met:
+    if pct + 1e-9 >= target.percent:
         return "met"
     if target.due_on is not None and on > target.due_on:
         return "overdue"
@@ -217,7 +216,7 @@ def cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
     return frame.astype({"total": "int64", "covered": "int64"})
 
 
-def _in_worker(app, user_id: int, period: Period, ctx: Context, job):
+def _in_worker(app, user_id: int, job):
     """Run `job(user)` in this thread with its own app context and database session."""
     from trainapp.auth.models import User
 
@@ -274,7 +273,7 @@ def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers
         return {key: fn(user) for key, fn in tasks.items()}
     app = current_app._get_current_object()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {key: pool.submit(_in_worker, app, user.id, period, ctx, fn) for key, fn in tasks.items()}
+        futures = {key: pool.submit(_in_worker, app, user.id, fn) for key, fn in tasks.items()}
         return {key: f.result() for key, f in futures.items()}
 
 
@@ -436,4 +435,4 @@ def summary(user, period: Period, ctx: Context | None = None) -> list[dict]:
     tgt = targets()
     mxs, _jobs = matrices(user, period, ctx)
     return [{"measure": mx.measure, "figure": mx.overall, "target": tgt.get(mx.measure.code),
-             "status": status(mx.measure, mx.overall, tgt.get(mx.measure.code), period.today)} for mx in mxs]
+             "status": status(mx.overall, tgt.get(mx.measure.code), period.today)} for mx in mxs]

@@ -118,7 +118,7 @@ def matrix(code: str):
     target = service.targets().get(code)
 
     def colour(fig):
-        return service.status(measure, fig, target, period.today)
+        return service.status(fig, target, period.today)
 
     return render_template("coverage/matrix.html", mx=mx, measure=measure, period=period,
                            period_args=_period_args(period), target=target, colour=colour, years=_years(period),
@@ -137,7 +137,7 @@ def units(code: str):
     cell_args.update({k: v for k, v in (("street", street), ("sector", sector)) if v is not None})
     return render_template("coverage/units.html", measure=measure, rows=rows, period=period,
                            period_args=_period_args(period), cell_args=cell_args, target=target,
-                           colour=lambda fig: service.status(measure, fig, target, period.today),
+                           colour=lambda fig: service.status(fig, target, period.today),
                            cell_name=_cell_name(street, sector))
 
 

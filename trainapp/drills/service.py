@@ -284,11 +284,7 @@ def _ids_criterion(enterprise_ids) -> ColumnElement[bool]:
 
 def statuses_where(criterion: ColumnElement[bool], on: dt.date | None = None) -> list[DrillStatus]:
     """Statuses of every enterprise matching a criterion on Enterprise, in one query."""
-    on = on or today()
-    rules = load_rules()
-    soon = soon_days()
-    return [compute_status(row.id, int(row.months), registered_date(row.created_at), row.last_held_on, on, soon)
-            for row in db.session.execute(_status_statement(criterion, on, rules))]
+    return [row[0] for row in status_rows(criterion, on or today())]
 
 
 def enterprise_statuses(enterprise_ids: Select | Iterable[int], on: dt.date | None = None) -> dict[int, DrillStatus]:

@@ -179,3 +179,50 @@ def test_drills_on_time_and_open_plan_revisions(world, data):
     units = service.units(MEASURES["drills"], world.users["manager_a"], period, service.context(), world.street_a.id,
                           None)
     assert [(u["name"], u["figure"].covered) for u in units] == [("甲街道化工企业", 0), ("甲街道粉尘企业", 1)]
+
+
+@pytest.mark.parametrize("who", ["admin", "manager_a", "manager_trade", "entadmin_b1"])
+def test_person_counts_agree_with_the_member_lists(world, data, who):
+    """The figures come from one grouped pass over all five person measures; the missing lists come from a
+    member-level statement. Both must count the same people as covered, cell by cell and unit by unit."""
+    from sqlalchemy import func, select
+
+    from trainapp.coverage.measures import PERSON_RULES
+
+    user = world.users[who]
+    period, ctx = Period.year_of(YEAR, TODAY), service.context()
+    codes = list(PERSON_RULES)
+    together = service.people_cells(user, period, ctx, codes)
+    by_unit = service.people_cells(user, period, ctx, codes, by_unit=("principals",))
+    nonzero = 0
+    for code in codes:
+        members = MEASURES[code].statement(user, period, ctx).subquery()
+        for keys, frame in ((("street_id", "sector_id"), together[code]),
+                            (("street_id", "sector_id", "unit_id") if code == "principals"
+                             else ("street_id", "sector_id"), by_unit[code])):
+            cols = [members.c[k] for k in keys]
+            expected = {tuple(r[:-2]): (r[-2], r[-1]) for r in db.session.execute(
+                select(*cols, func.count(), func.sum(members.c.covered)).group_by(*cols))}
+            got = {tuple(None if r[k] != r[k] else int(r[k]) for k in keys): (int(r["total"]), int(r["covered"]))
+                   for _i, r in frame.iterrows()}
+            assert got == expected, (code, keys)
+        nonzero += sum(t for t, _c in expected.values())
+        # The member list's reasons are given exactly for the members not covered.
+        missing = db.session.execute(select(func.count()).select_from(members).where(members.c.covered == 0)).scalar()
+        with_reason = db.session.execute(select(func.count()).select_from(members)
+                                         .where(members.c.reason.is_not(None))).scalar()
+        assert missing == with_reason, code
+    assert nonzero > 0
+
+
+def test_worst_units_with_a_limit_are_the_head_of_the_full_list(world, data):
+    period, ctx = Period.year_of(YEAR, TODAY), service.context()
+    m = MEASURES["staff"]
+    fine = service.unit_cells(m, world.users["admin"], period, ctx)
+    full = service.units_from(m, fine, True)
+    assert len(full) >= 3
+    for n in (1, 2, len(full)):
+        head = service.units_from(m, fine, True, limit=n)
+        assert [(u["id"], u["figure"].covered) for u in head] == [(u["id"], u["figure"].covered) for u in full[:n]]
+    percents = [u["figure"].percent for u in full]
+    assert percents == sorted(percents)

@@ -46,10 +46,12 @@ def missing_rows(stmt):
         result.close()  # a reader that stops early must not leave PostgreSQL's server-side cursor open
 
 
-def missing_table(measure, user, period: Period, ctx, **filters):
-    """(column headers, row iterator) of who or what is not covered, for any measure."""
+def missing_table(measure, user, period: Period, ctx, limit: int | None = None, **filters):
+    """(column headers, row iterator) of who or what is not covered, for any measure; at most `limit` people
+    (the database then keeps only the first rows in order instead of sorting the whole list)."""
     if measure.frame is None:
-        return missing_columns(), missing_rows(service.missing_statement(measure, user, period, ctx, **filters))
+        stmt = service.missing_statement(measure, user, period, ctx, **filters)
+        return missing_columns(), missing_rows(stmt if limit is None else stmt.limit(limit))
     reasons = {k: str(v) for k, v in REASON_LABELS.items()}
     units = service.missing_units(measure, user, period, ctx, **filters)
     columns = [_("街镇"), _("单位"), _("未覆盖原因"), _("应完成日期 / 自")]
@@ -135,7 +137,7 @@ def workbook(user, period: Period, measures=None, with_missing: bool = True, lis
         for mx in matrices:
             if not mx.has_data or mx.overall.missing == 0:
                 continue
-            columns, rows = missing_table(mx.measure, user, period, ctx)
+            columns, rows = missing_table(mx.measure, user, period, ctx, limit=limit)
             ws = wb.add_worksheet(_sheet_name(_("%(m)s 未覆盖", m=mx.measure.label), used))
             ws.write_row(0, 0, columns, head)
             row = 1
@@ -162,7 +164,7 @@ def report_context(user, year: int, month: int, on: dt.date, unit_name: str) -> 
     ctx = service.context()
     tgt = service.targets()
     rows, by_street, street_names = [], {}, {}
-    mxs, jobs = service.matrices(user, period, ctx, by_unit=("principals",))
+    mxs, jobs = service.matrices(user, period, ctx, by_unit=("principals",), unit_limit=30)
     for mx in mxs:
         m = mx.measure
         t = tgt.get(m.code)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, Select, and_, case, cast, exists, false, func, literal, null, or_, select
@@ -116,7 +117,7 @@ def _record_hours(start: dt.date, end: dt.date, people, everyone: bool = False):
 
 
 def _enterprise_people(user, period: Period, audiences, key_only: bool, ctx: Context):
-    """FROM/WHERE shared by the measures over enterprise staff; returns (statement, parent sector alias)."""
+    """FROM/WHERE shared by the measures over enterprise staff; returns (where, parent sector alias, top sector)."""
     parent = aliased(Sector)
     where = [Person.status == "active", Person.audience.in_(audiences), enterprise_criterion(user),
              or_(Person.joined_on.is_(None), Person.joined_on <= period.as_of)]
@@ -132,19 +133,6 @@ def _who(unit_name):
             Person.employment_type.label("employment_type"), unit_name.label("unit_name"))
 
 
-def _person_select(covered, reason, where, parent, top, *joins):
-    stmt = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
-                   Enterprise.street_id.label("street_id"), top.label("sector_id"), *_who(Enterprise.name),
-                   case((covered, 1), else_=0).label("covered"), reason.label("reason"))
-            .select_from(Person)
-            .join(Enterprise, Enterprise.id == Person.enterprise_id)
-            .join(Sector, Sector.id == Enterprise.sector_id)
-            .outerjoin(parent, parent.id == Sector.parent_id))
-    for target, on in joins:
-        stmt = stmt.outerjoin(target, on)
-    return stmt.where(*where)
-
-
 def _people_ids(where, parent, top):
     return (select(Person.id).join(Enterprise, Enterprise.id == Person.enterprise_id)
             .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
@@ -157,17 +145,63 @@ def _certified(as_of: dt.date):
                           or_(Certificate.valid_until.is_(None), Certificate.valid_until >= as_of))
 
 
-# --- the measures ------------------------------------------------------------------------------------
+# --- the measures over enterprise people ------------------------------------------------------------------
+#
+# Five measures count enterprise people: principals, safety managers, staff, special workers' permits and
+# exam participation. Each is a `PersonRule`: which audiences it counts, whether only key sectors, and when
+# a member is covered, written over one per-person row (`person_rows`) that carries the facts the rules
+# need: the period's 学时, the required 学时, a valid certificate, a valid permit, an exam taken. A single
+# measure reads that row for its own people; the reports, which need all five, read it once for everyone
+# and count every measure in the same pass (`person_counts`), so the district's people and their records
+# are read once rather than five times.
 
-def _trained_and_certified(audience: str):
-    def build(measure, user, period, ctx):
-        where, parent, top = _enterprise_people(user, period, (audience,), True, ctx)
-        hours, joins = _record_hours(period.start, period.end, _people_ids(where, parent, top))
-        trained = hours.is_not(None)
-        certified = _certified(period.as_of)
-        reason = case((~trained, literal("untrained")), (~certified, literal("no_certificate")), else_=null())
-        return _person_select(and_(trained, certified), reason, where, parent, top, *joins)
-    return build
+@dataclass(frozen=True)
+class PersonRule:
+    audiences: tuple
+    key_only: bool
+    facts: tuple                   # the per-person facts the rule reads: hours, required, certified, permit, took
+    covered: object                # (row columns) -> SQL boolean
+    reason: object                 # (row columns) -> SQL reason code or NULL
+
+    def member(self, c):
+        cond = c.audience.in_(self.audiences) if len(self.audiences) > 1 else c.audience == self.audiences[0]
+        return and_(cond, c.key == 1) if self.key_only else cond
+
+
+def _rule_hours(hours, required):
+    """Trained at all (hours not NULL) and at least the required hours (none required: any)."""
+    return func.coalesce(hours, -1e9) + 1e-9 >= func.coalesce(required, -1e8)
+
+
+def _trained_and_certified(c):
+    return and_(c.hours.is_not(None), c.certified == 1)
+
+
+def _why_not_certified(c):
+    return case((c.hours.is_(None), literal("untrained")), (c.certified == 0, literal("no_certificate")),
+                else_=null())
+
+
+def _staff_covered(c):
+    return _rule_hours(c.hours, c.required)
+
+
+def _why_short(c):
+    return case((c.hours.is_(None), literal("untrained")), (~_rule_hours(c.hours, c.required), literal("short_hours")),
+                else_=null())
+
+
+PERSON_RULES = {
+    "principals": PersonRule(("principal",), True, ("hours", "certified"), _trained_and_certified, _why_not_certified),
+    "safety_managers": PersonRule(("safety_manager",), True, ("hours", "certified"), _trained_and_certified,
+                                  _why_not_certified),
+    "staff": PersonRule(("staff", "special_worker"), False, ("hours", "required"), _staff_covered, _why_short),
+    "permits": PersonRule(("special_worker",), False, ("permit",), lambda c: c.permit == 1,
+                          lambda c: case((c.permit == 0, literal("no_permit")), else_=null())),
+    "exam_participation": PersonRule(("principal", "safety_manager", "special_worker", "staff"), False, ("took",),
+                                     lambda c: c.took == 1,
+                                     lambda c: case((c.took == 0, literal("no_attempt")), else_=null())),
+}
 
 
 def _retrained(year_start: dt.date, year_end: dt.date):
@@ -178,19 +212,13 @@ def _retrained(year_start: dt.date, year_end: dt.date):
             .group_by(PersonEvent.person_id).subquery())
 
 
-def _staff_hours(measure, user, period, ctx):
-    where, parent, top = _enterprise_people(user, period, ("staff", "special_worker"), False, ctx)
-    people = _people_ids(where, parent, top)
-    # Staff are most of the people: for a district-wide viewer summing every record of the period is
-    # cheaper than first narrowing the records to the population.
-    hours, joins = _record_hours(period.start, period.end, people, everyone=user.has_role("admin"))
+def _required_hours(period: Period, ctx: Context, high_risk, events):
+    """The yearly 学时 a member of staff owes, looked up by one small integer so the database evaluates the
+    facts once per person: audience (staff 0, special worker 1) * 4 + high-risk unit * 2 + initial year
+    (joined or re-trained in the year). NULL where no rule applies."""
     year_start, year_end = dt.date(period.year, 1, 1), dt.date(period.year, 12, 31)
-    events = _retrained(year_start, year_end)
-    # The rule is looked up by one small integer, so the database evaluates the facts once per person:
-    # audience (staff 0, special worker 1) * 4 + high-risk unit * 2 + initial year (joined or re-trained).
     initial = or_(and_(Person.joined_on.is_not(None), Person.joined_on.between(year_start, year_end)),
                   events.c.person_id.is_not(None))
-    high_risk = compliance.high_risk_column(Enterprise, Sector, parent)
     key = (case((Person.audience == "special_worker", 4), else_=0) + case((high_risk, 2), else_=0)
            + case((initial, 1), else_=0))
     hours_by_key = {}
@@ -200,31 +228,7 @@ def _staff_hours(measure, user, period, ctx):
                 rule = ctx.rules.applicable(audience, bool(hr), bool(first))
                 if rule is not None:
                     hours_by_key[a_code * 4 + hr * 2 + first] = rule.hours
-    required = (case(hours_by_key, value=key, else_=null()) if hours_by_key else cast(null(), Float))
-    inner = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
-                    Enterprise.street_id.label("street_id"), top.label("sector_id"), *_who(Enterprise.name),
-                    hours.label("hours"), required.label("required"))
-             .select_from(Person).join(Enterprise, Enterprise.id == Person.enterprise_id)
-             .join(Sector, Sector.id == Enterprise.sector_id).outerjoin(parent, parent.id == Sector.parent_id)
-             .outerjoin(events, events.c.person_id == Person.id))
-    for target, on in joins:
-        inner = inner.outerjoin(target, on)
-    inner = inner.where(*where).subquery()
-    # Covered: trained at all (hours not NULL) and at least the required hours (none required: any).
-    # Written with one reference to `hours` so SQLite, which inlines the subquery, seeks the index once.
-    covered = func.coalesce(inner.c.hours, -1e9) + 1e-9 >= func.coalesce(inner.c.required, -1e8)
-    reason = case((inner.c.hours.is_(None), literal("untrained")), (~covered, literal("short_hours")),
-                  else_=null())
-    return select(inner.c.member_id, inner.c.unit_id, inner.c.street_id, inner.c.sector_id, inner.c.name,
-                  inner.c.mobile, inner.c.audience, inner.c.employment_type, inner.c.unit_name,
-                  case((covered, 1), else_=0).label("covered"), reason.label("reason"))
-
-
-def _permits(measure, user, period, ctx):
-    where, parent, top = _enterprise_people(user, period, ("special_worker",), False, ctx)
-    valid = exists().where(Permit.person_id == Person.id, Permit.issued_on <= period.as_of,
-                           Permit.valid_until >= period.as_of)
-    return _person_select(valid, case((~valid, literal("no_permit")), else_=null()), where, parent, top)
+    return case(hours_by_key, value=key, else_=null()) if hours_by_key else cast(null(), Float)
 
 
 def _exam_taken(period):
@@ -233,13 +237,129 @@ def _exam_taken(period):
     return lo, hi
 
 
-def _exam_participation(measure, user, period, ctx):
-    where, parent, top = _enterprise_people(user, period, ("principal", "safety_manager", "special_worker", "staff"),
-                                            False, ctx)
-    lo, hi = _exam_taken(period)
-    took = exists().where(Attempt.person_id == Person.id, Attempt.status == "submitted",
-                          Attempt.submitted_at >= lo, Attempt.submitted_at < hi)
-    return _person_select(took, case((~took, literal("no_attempt")), else_=null()), where, parent, top)
+def _flag(condition, when=None):
+    """A 0/1 column; with `when`, the (costly) condition is only evaluated for the rows it applies to."""
+    if when is None:
+        return case((condition, 1), else_=0)
+    return case((and_(when, condition), 1), else_=0)
+
+
+@dataclass
+class _People:
+    """The FROM, WHERE and per-person fact expressions that `person_rows` and `person_counts` share."""
+    facts: dict            # name -> SQL expression: audience, key, and the facts the rules read
+    where: list
+    joins: list            # outer joins the facts need
+    parent: object         # the parent-sector alias
+    top: object            # the top-level sector id expression
+
+    def select(self, *columns):
+        stmt = (select(*columns).select_from(Person)
+                .join(Enterprise, Enterprise.id == Person.enterprise_id)
+                .join(Sector, Sector.id == Enterprise.sector_id)
+                .outerjoin(self.parent, self.parent.id == Sector.parent_id))
+        for target, on in self.joins:
+            stmt = stmt.outerjoin(target, on)
+        return stmt.where(*self.where)
+
+
+def _people(user, period: Period, ctx: Context, codes) -> _People:
+    """The enterprise people counted by any of the named measures and the facts their rules read; each fact
+    is computed only for the audiences of the measures that read it."""
+    rules = [PERSON_RULES[c] for c in codes]
+    audiences = tuple(dict.fromkeys(a for r in rules for a in r.audiences))
+    key_only = all(r.key_only for r in rules)
+    where, parent, top = _enterprise_people(user, period, audiences, key_only, ctx)
+    is_key = top.in_(ctx.key_sector_ids) if ctx.key_sector_ids else false()
+
+    def needing(fact):
+        """SQL: the person is counted by a measure that reads `fact` (None: every person is)."""
+        wanted = [r for r in rules if fact in r.facts]
+        if not wanted:
+            return False
+        auds = tuple(dict.fromkeys(a for r in wanted for a in r.audiences))
+        keyed = all(r.key_only for r in wanted)
+        if set(auds) >= set(audiences) and (not keyed or key_only):
+            return None
+        cond = Person.audience.in_(auds)
+        return and_(cond, is_key) if keyed and not key_only else cond
+
+    facts = {"audience": Person.audience, "key": literal(1) if key_only else _flag(is_key)}
+    joins = []
+    when = needing("hours")
+    if when is not False:
+        # Staff are most of the people: for a district-wide viewer summing every record of the period is
+        # cheaper than first narrowing the records to the population.
+        hours, extra = _record_hours(period.start, period.end, _people_ids(where, parent, top),
+                                     everyone=user.has_role("admin") and "staff" in codes)
+        facts["hours"] = hours if extra or when is None else case((when, hours), else_=null())
+        joins += extra
+    when = needing("required")
+    if when is not False:
+        year_start, year_end = dt.date(period.year, 1, 1), dt.date(period.year, 12, 31)
+        events = _retrained(year_start, year_end)
+        joins.append((events, events.c.person_id == Person.id))
+        facts["required"] = _required_hours(period, ctx, compliance.high_risk_column(Enterprise, Sector, parent),
+                                            events)
+    when = needing("certified")
+    if when is not False:
+        facts["certified"] = _flag(_certified(period.as_of), when)
+    when = needing("permit")
+    if when is not False:
+        valid = exists().where(Permit.person_id == Person.id, Permit.issued_on <= period.as_of,
+                               Permit.valid_until >= period.as_of)
+        facts["permit"] = _flag(valid, when)
+    when = needing("took")
+    if when is not False:
+        lo, hi = _exam_taken(period)
+        took = exists().where(Attempt.person_id == Person.id, Attempt.status == "submitted",
+                              Attempt.submitted_at >= lo, Attempt.submitted_at < hi)
+        facts["took"] = _flag(took, when)
+    return _People(facts, where, joins, parent, top)
+
+
+def person_rows(user, period: Period, ctx: Context, codes):
+    """One row per enterprise person counted by any of the named measures: where they belong (unit, street,
+    top-level sector), who they are, whether the sector is a key sector, and the facts the rules read."""
+    people = _people(user, period, ctx, codes)
+    stmt = people.select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
+                         Enterprise.street_id.label("street_id"), people.top.label("sector_id"),
+                         *_who(Enterprise.name)[:2], *_who(Enterprise.name)[3:],
+                         *(expr.label(name) for name, expr in people.facts.items()))
+    if db.engine.dialect.name == "sqlite":
+        # Keep SQLite from folding this into the outer query, which would repeat the per-person lookups
+        # (the 学时 sum above all) once for every rule that reads them.
+        stmt = stmt.offset(0)
+    return stmt.subquery()
+
+
+def _person_measure(measure, user, period, ctx):
+    rule = PERSON_RULES[measure.code]
+    c = person_rows(user, period, ctx, [measure.code]).c
+    return select(c.member_id, c.unit_id, c.street_id, c.sector_id, c.name, c.mobile, c.audience,
+                  c.employment_type, c.unit_name, case((rule.covered(c), 1), else_=0).label("covered"),
+                  rule.reason(c).label("reason"))
+
+
+def person_counts(user, period: Period, ctx: Context, codes):
+    """Members and covered members of each named person measure per enterprise, in one statement.
+
+    Columns: unit_id, street_id, sector_id, then `<code>_total` and `<code>_covered` for each measure.
+    Grouped by enterprise, which both databases can do while reading the enterprises in order (SQLite then
+    needs no sort, and each person's records are looked up in the order they are stored); the reports add
+    the enterprises up by street and sector. The rules read the facts directly (no subquery), each rule
+    only for its own members, so a person's lookups run once."""
+    people = _people(user, period, ctx, codes)
+    c = SimpleNamespace(**people.facts)
+    sums = []
+    for code in codes:
+        rule = PERSON_RULES[code]
+        member = rule.member(c)
+        sums += [func.sum(case((member, 1), else_=0)).label(f"{code}_total"),
+                 func.sum(case((and_(member, rule.covered(c)), 1), else_=0)).label(f"{code}_covered")]
+    return (people.select(Enterprise.id.label("unit_id"), func.max(Enterprise.street_id).label("street_id"),
+                          func.max(people.top).label("sector_id"), *sums)
+            .group_by(Enterprise.id))
 
 
 def _exam_pass(measure, user, period, ctx):
@@ -251,7 +371,15 @@ def _exam_pass(measure, user, period, ctx):
     # Driven from the period's attempts (far fewer than the people in a district).
     where = [*where, Person.id.in_(select(Attempt.person_id).where(*in_period[1:]))]
     passed = exists().where(*in_period, Attempt.passed.is_(True))
-    return _person_select(passed, case((~passed, literal("not_passed")), else_=null()), where, parent, top)
+    stmt = (select(Person.id.label("member_id"), Person.enterprise_id.label("unit_id"),
+                   Enterprise.street_id.label("street_id"), top.label("sector_id"), *_who(Enterprise.name),
+                   case((passed, 1), else_=0).label("covered"),
+                   case((~passed, literal("not_passed")), else_=null()).label("reason"))
+            .select_from(Person)
+            .join(Enterprise, Enterprise.id == Person.enterprise_id)
+            .join(Sector, Sector.id == Enterprise.sector_id)
+            .outerjoin(parent, parent.id == Sector.parent_id))
+    return stmt.where(*where)
 
 
 def _agency_people(audiences, covered_for):
@@ -377,13 +505,13 @@ def register(measure: Measure) -> Measure:
 
 register(Measure("principals", _l("重点行业领域主要负责人培训并取得合格证明"), "enterprise",
                  _l("重点行业领域企业在职主要负责人中，本期参加培训且持有效电子合格证明的比例"),
-                 build=_trained_and_certified("principal"), source_exists=_records_exist))
+                 build=_person_measure, source_exists=_records_exist))
 register(Measure("safety_managers", _l("重点行业领域安全管理人员培训并取得合格证明"), "enterprise",
                  _l("重点行业领域企业在职安全生产管理人员中，本期参加培训且持有效电子合格证明的比例"),
-                 build=_trained_and_certified("safety_manager"), source_exists=_records_exist))
+                 build=_person_measure, source_exists=_records_exist))
 register(Measure("staff", _l("从业人员参加培训并达到年度学时"), "enterprise",
                  _l("在职从业人员（含劳务派遣、灵活用工）本期参加培训且达到当年学时要求的比例"),
-                 build=_staff_hours, source_exists=_records_exist))
+                 build=_person_measure, source_exists=_records_exist))
 register(Measure("regulators", _l("安全监管执法人员三年内受训"), "agency",
                  _l("安全监管执法人员中，截至统计日三年内参加过培训的比例"),
                  build=_agency_people(("regulator",), _trained_since), source_exists=_agency_records_exist))
@@ -392,7 +520,7 @@ register(Measure("leaders", _l("党政领导干部年度专题培训"), "agency"
                  build=_agency_people(("leader",), _yearly_session), source_exists=_agency_records_exist))
 register(Measure("permits", _l("特种作业人员持有效操作证"), "enterprise",
                  _l("在职特种作业人员中，统计日持有效特种作业操作证的比例"),
-                 build=_permits, source_exists=_permits_exist))
+                 build=_person_measure, source_exists=_permits_exist))
 register(Measure("drills", _l("企业疏散逃生演练按期开展"), "enterprise",
                  _l("范围内企业中，按其演练频次（每年或每半年）在统计日未逾期的比例"),
                  frame=_drills_frame, source_exists=_drills_exist))
@@ -401,7 +529,7 @@ register(Measure("drill_revisions", _l("演练发现问题的预案修订已完�
                  frame=_revisions_frame, source_exists=_drills_exist))
 register(Measure("exam_participation", _l("在线考试参考率"), "enterprise",
                  _l("企业在职人员中，本期至少交过一次考试答卷的比例"),
-                 build=_exam_participation, source_exists=_attempts_exist))
+                 build=_person_measure, source_exists=_attempts_exist))
 register(Measure("exam_pass", _l("在线考试通过率"), "enterprise",
                  _l("本期参加考试的人员中，至少通过一次的比例"),
                  build=_exam_pass, source_exists=_attempts_exist))

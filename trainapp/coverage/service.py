@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from trainapp.certificates.service import today as shanghai_today
 from trainapp.courses import compliance
-from trainapp.coverage.measures import MEASURES, Context, Measure, Period
+from trainapp.coverage.measures import MEASURES, PERSON_RULES, Context, Measure, Period, person_counts
 from trainapp.coverage.models import CoverageSetting, CoverageTarget
 from trainapp.extensions import db
 from trainapp.org.models import Agency, Enterprise, Sector, Street
@@ -168,13 +168,20 @@ def status(fig: Figure, target: CoverageTarget | None, on: dt.date) -> str:
 
 
 def _session_memory() -> None:
-    """On PostgreSQL, let this transaction's sorts and hashes use COVERAGE_WORK_MEM (default 128MB): grouping
-    a district's people by person spills to disk with the server's default of 4MB."""
+    """On PostgreSQL, tune this transaction for one large grouping: let its sorts and hashes use
+    COVERAGE_WORK_MEM (default 128MB; grouping a district's people by person spills to disk with the
+    server's default of 4MB), and run it in one process without JIT. With parallel workers each worker
+    built the whole per-person hash of training records again (three times the work on two cores), and
+    compiling the query took about half a second."""
     from flask import current_app
 
+    if db.engine.dialect.name != "postgresql":
+        return
     value = current_app.config.get("COVERAGE_WORK_MEM", "128MB")
-    if value and db.engine.dialect.name == "postgresql":
+    if value:
         db.session.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": value})
+    db.session.execute(text("SELECT set_config('jit', 'off', true), "
+                            "set_config('max_parallel_workers_per_gather', '0', true)"))
 
 
 def _frame_rows(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:
@@ -189,14 +196,15 @@ def _filter(frame: pd.DataFrame, where) -> pd.DataFrame:
 
 def grouped(measure: Measure, user, period: Period, ctx: Context, *keys: str, where=()) -> list:
     """Rows of (keys…, total, covered) for the measure's population grouped by the named columns."""
-    if measure.frame is not None:
-        frame = _filter(_frame_rows(measure, user, period, ctx), where)
+    if measure.frame is not None or measure.code in PERSON_RULES:
+        if measure.frame is not None:
+            frame = _filter(_frame_rows(measure, user, period, ctx), where).assign(total=1)
+        else:
+            frame = _filter(people_units(user, period, ctx, [measure.code])[measure.code], where)
         if not keys:
-            return [pd.Series({"total": len(frame), "covered": int(frame["covered"].sum())})] if len(frame) else []
-        out = frame.groupby(list(keys), dropna=False).agg(total=("member_id", "size"), covered=("covered", "sum"))
-        return [pd.Series({**dict(zip(keys, idx if isinstance(idx, tuple) else (idx,))),
-                           "total": int(r.total), "covered": int(r.covered)})
-                for idx, r in out.iterrows()]
+            return ([pd.Series({"total": int(frame["total"].sum()), "covered": int(frame["covered"].sum())})]
+                    if len(frame) else [])
+        return list(_add_up(frame, keys).itertuples(index=False))
     _session_memory()
     sub = measure.statement(user, period, ctx).subquery()
     cols = [sub.c[k] for k in keys]
@@ -235,15 +243,23 @@ def unit_cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataF
     return frame.astype({"total": "int64", "covered": "int64"})
 
 
-def units_from(measure: Measure, frame: pd.DataFrame, has_data: bool) -> list[dict]:
-    """The units of a `unit_cells` frame with their figures, worst first (as `units` returns them)."""
-    per_unit = frame.groupby("unit_id").agg(total=("total", "sum"), covered=("covered", "sum"))
+def units_from(measure: Measure, frame: pd.DataFrame, has_data: bool, limit: int | None = None) -> list[dict]:
+    """The units of a `unit_cells` frame with their figures, worst first (as `units` returns them); with
+    `limit`, only that many (names are then fetched for the worst units and their ties only)."""
+    per_unit = frame.groupby("unit_id")[["total", "covered"]].sum()
+    per_unit = per_unit[per_unit["total"] > 0]
+    percent = (100.0 * per_unit["covered"] / per_unit["total"]).round(1) if has_data else None
+    ids = per_unit.index.astype("int64")
+    if limit is not None and percent is not None and len(per_unit) > limit:
+        cut = percent.nsmallest(limit).max()
+        keep = (percent <= cut).to_numpy()
+        per_unit, ids, percent = per_unit[keep], ids[keep], percent[keep]
     model = Enterprise if measure.holder == "enterprise" else Agency
-    names = _names(model, [int(i) for i in per_unit.index])
-    out = [{"id": int(i), "name": names.get(int(i), ""), "figure": Figure(int(r.total), int(r.covered), has_data)}
-           for i, r in per_unit.iterrows()]
+    names = _names(model, ids)
+    out = [{"id": int(i), "name": names.get(int(i), ""), "figure": Figure(int(t), int(c), has_data)}
+           for i, t, c in zip(ids, per_unit["total"].to_numpy(), per_unit["covered"].to_numpy())]
     out.sort(key=lambda u: (u["figure"].percent if u["figure"].percent is not None else 101, u["name"]))
-    return out
+    return out if limit is None else out[:limit]
 
 
 def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers: int | None = None,
@@ -260,8 +276,14 @@ def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers
     from flask import current_app
 
     tasks = {}
+    together = [m.code for m in measures if m.code in PERSON_RULES]
+    if together:
+        # The person measures read the same people and records: one pass counts them all.
+        tasks[("people", None)] = lambda u: people_cells(u, period, ctx, together, by_unit)
     for m in measures:
-        if m.code in by_unit:
+        if m.code in together:
+            pass
+        elif m.code in by_unit:
             tasks[("unit_cells", m.code)] = (lambda m: lambda u: unit_cells(m, u, period, ctx))(m)
         else:
             tasks[("cells", m.code)] = (lambda m: lambda u: cells(m, u, period, ctx))(m)
@@ -270,18 +292,53 @@ def compute_all(user, period: Period, ctx: Context, measures, jobs=None, workers
         tasks[("job", name)] = fn
     workers = workers or current_app.config.get("COVERAGE_WORKERS") or min(4, os.cpu_count() or 1)
     if workers <= 1 or db.engine.dialect.name == "sqlite" and db.engine.url.database in (None, "", ":memory:"):
-        return {key: fn(user) for key, fn in tasks.items()}
-    app = current_app._get_current_object()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {key: pool.submit(_in_worker, app, user.id, fn) for key, fn in tasks.items()}
-        return {key: f.result() for key, f in futures.items()}
+        done = {key: fn(user) for key, fn in tasks.items()}
+    else:
+        app = current_app._get_current_object()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {key: pool.submit(_in_worker, app, user.id, fn) for key, fn in tasks.items()}
+            done = {key: f.result() for key, f in futures.items()}
+    for code, frame in (done.pop(("people", None), None) or {}).items():
+        done[("unit_cells" if code in by_unit else "cells", code)] = frame
+    return done
 
 
-def matrices(user, period: Period, ctx: Context, measures=None, jobs=None, by_unit=()) -> tuple[list[Matrix], dict]:
+def people_units(user, period: Period, ctx: Context, codes) -> dict[str, pd.DataFrame]:
+    """Per person measure, a row per enterprise with members (street_id, sector_id, unit_id, total, covered),
+    all from one statement (`person_counts`)."""
+    _session_memory()
+    sums = [f"{c}_{k}" for c in codes for k in ("total", "covered")]
+    names = ["unit_id", "street_id", "sector_id", *sums]
+    rows = db.session.execute(person_counts(user, period, ctx, codes)).all()
+    # Column by column: pandas builds a frame from 100,000 plain lists far faster than from row objects.
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    frame = pd.DataFrame({name: pd.Series(col, dtype="float64" if name in ("street_id", "sector_id") else None)
+                          for name, col in zip(names, columns)})
+    out = {}
+    for code in codes:
+        part = frame[["street_id", "sector_id", "unit_id", f"{code}_total", f"{code}_covered"]].rename(
+            columns={f"{code}_total": "total", f"{code}_covered": "covered"})
+        part = part[part["total"] > 0].astype({"total": "int64", "covered": "int64"})
+        out[code] = part.reset_index(drop=True)
+    return out
+
+
+def _add_up(fine: pd.DataFrame, keys) -> pd.DataFrame:
+    return fine.groupby(list(keys), dropna=False)[["total", "covered"]].sum().reset_index()
+
+
+def people_cells(user, period: Period, ctx: Context, codes, by_unit=()) -> dict[str, pd.DataFrame]:
+    """`cells` (or `unit_cells` for the codes in `by_unit`) of several person measures from one statement."""
+    return {code: fine if code in by_unit else _add_up(fine, ["street_id", "sector_id"])
+            for code, fine in people_units(user, period, ctx, codes).items()}
+
+
+def matrices(user, period: Period, ctx: Context, measures=None, jobs=None, by_unit=(),
+             unit_limit: int | None = None) -> tuple[list[Matrix], dict]:
     """A Matrix per measure (computed together by `compute_all`) and the results of the extra jobs.
 
     For the measures named in `by_unit` the query groups one level finer, and the jobs' results also
-    hold their units ("units:<code>"), worst first, without a second query."""
+    hold their units ("units:<code>"), worst first (the first `unit_limit`), without a second query."""
     measures = list(measures or MEASURES.values())
     done = compute_all(user, period, ctx, measures, jobs, by_unit=by_unit)
     out, extra = [], {name: done[("job", name)] for name in (jobs or {})}
@@ -291,7 +348,7 @@ def matrices(user, period: Period, ctx: Context, measures=None, jobs=None, by_un
             fine = done[("unit_cells", m.code)]
             frame = (fine.groupby(["street_id", "sector_id"], dropna=False)[["total", "covered"]].sum()
                      .reset_index())
-            extra[f"units:{m.code}"] = units_from(m, fine, has_data)
+            extra[f"units:{m.code}"] = units_from(m, fine, has_data, unit_limit)
         else:
             frame = done[("cells", m.code)]
         out.append(matrix(m, user, period, ctx, frame, has_data))
@@ -367,13 +424,8 @@ def units(measure: Measure, user, period: Period, ctx: Context, street_id, secto
     if sector_id is not None:
         where.append(("sector_id", None if sector_id == -1 else sector_id))
     rows = grouped(measure, user, period, ctx, "unit_id", where=where)
-    has_data = measure.has_data(user, period)
-    model = Enterprise if measure.holder == "enterprise" else Agency
-    names = _names(model, [int(r.unit_id) for r in rows])
-    out = [{"id": int(r.unit_id), "name": names.get(int(r.unit_id), ""),
-            "figure": Figure(int(r.total), int(r.covered), has_data)} for r in rows]
-    out.sort(key=lambda u: (u["figure"].percent if u["figure"].percent is not None else 101, u["name"]))
-    return out
+    frame = pd.DataFrame([(r.unit_id, r.total, r.covered) for r in rows], columns=["unit_id", "total", "covered"])
+    return units_from(measure, frame, measure.has_data(user, period))
 
 
 def missing_units(measure: Measure, user, period: Period, ctx: Context, *, street_id=None, sector_id=None,

@@ -10,6 +10,7 @@ import os
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
@@ -245,15 +246,17 @@ def unit_cells(measure: Measure, user, period: Period, ctx: Context) -> pd.DataF
 
 def units_from(measure: Measure, frame: pd.DataFrame, has_data: bool, limit: int | None = None) -> list[dict]:
     """The units of a `unit_cells` frame with their figures, worst first (as `units` returns them); with
-    `limit`, only that many (names are then fetched for the worst units and their ties only)."""
+    `limit`, only the `limit` worst."""
     per_unit = frame.groupby("unit_id")[["total", "covered"]].sum()
     per_unit = per_unit[per_unit["total"] > 0]
     percent = (100.0 * per_unit["covered"] / per_unit["total"]).round(1) if has_data else None
     ids = per_unit.index.astype("int64")
     if limit is not None and percent is not None and len(per_unit) > limit:
-        cut = percent.nsmallest(limit).max()
-        keep = (percent <= cut).to_numpy()
-        per_unit, ids, percent = per_unit[keep], ids[keep], percent[keep]
+        # The worst by rate, then by how many are missing; among units that still tie, the lowest ids, so
+        # only `limit` names are fetched (thousands of units may share a rate of 0 %).
+        missing = (per_unit["total"] - per_unit["covered"]).to_numpy()
+        keep = np.lexsort((ids.to_numpy(), -missing, percent.to_numpy()))[:limit]
+        per_unit, ids = per_unit.iloc[keep], ids[keep]
     model = Enterprise if measure.holder == "enterprise" else Agency
     names = _names(model, ids)
     out = [{"id": int(i), "name": names.get(int(i), ""), "figure": Figure(int(t), int(c), has_data)}

@@ -265,12 +265,15 @@ def status_rows(criterion: ColumnElement[bool], on: dt.date, *columns) -> list[t
         return compute_status(0, months, created_day, last_held_on, on, soon)
 
     @lru_cache(maxsize=None)
-    def day_of_hour(created_hour):
-        return registered_date(created_hour)
+    def day_of_hour(created_hour, tz):
+        return registered_date(created_hour.replace(tzinfo=tz))
 
     def day_of(created_at):
-        # Shanghai is a whole number of hours from UTC, so the date only depends on the hour.
-        return None if created_at is None else day_of_hour(created_at.replace(minute=0, second=0, microsecond=0))
+        # Shanghai is a whole number of hours from UTC, so the date only depends on the hour (cached on a
+        # naive value: hashing an aware datetime asks its zone for the offset every time).
+        if created_at is None:
+            return None
+        return day_of_hour(created_at.replace(minute=0, second=0, microsecond=0, tzinfo=None), created_at.tzinfo)
 
     stmt = _status_statement(criterion, on, load_rules()).add_columns(*columns)
     out = []

@@ -18,7 +18,9 @@ Timed, signed in as the district admin (everything in scope), for the year 2026:
    process that reports its wall time and peak RSS (the whole process, Python and libraries included);
 3. the monthly report PDF for the month before today's (all measures by street, the chart, the list).
 
-Environment: SIZES, RUNS (default 3), SKIP_EXPORT=1 to leave out step 2.
+Environment: SIZES, RUNS (default 3), SKIP_EXPORT=1 to leave out step 2. REUSE=1 keeps the data a previous
+run left (SQLite files in BENCH_DIR, default a new temporary directory; the PostgreSQL database of
+BENCH_DATABASE_URL, where `{people}` in the URL is replaced by the size) instead of loading it again.
 """
 from __future__ import annotations
 
@@ -119,6 +121,24 @@ def build(db, people: int) -> dict:
             "load_s": time.perf_counter() - t0}
 
 
+def reuse(db, people: int) -> dict | None:
+    """With REUSE=1: the data a previous run of this script left in the database, if it has this size."""
+    from sqlalchemy import func, inspect, select
+
+    from trainapp.auth.models import User
+    from trainapp.courses.models import TrainingRecord
+    from trainapp.org.models import Enterprise, Person
+
+    if os.environ.get("REUSE") != "1" or not inspect(db.engine).has_table("person"):
+        return None
+    admin_id = db.session.scalar(select(User.id).where(User.username == "bench_admin"))
+    if admin_id is None or db.session.scalar(select(func.count(Person.id))) != people:
+        return None
+    return {"people": people, "enterprises": db.session.scalar(select(func.count(Enterprise.id))),
+            "records": db.session.scalar(select(func.count(TrainingRecord.id))), "admin_id": admin_id,
+            "load_s": None}
+
+
 def rss_mb() -> float:
     """Peak resident memory of this process so far (VmHWM; ru_maxrss would carry the parent's over exec)."""
     with open("/proc/self/status") as fh:
@@ -169,11 +189,14 @@ def bench(url: str, label: str, people: int) -> list[str]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     out = []
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        info = build(db, people)
+        info = reuse(db, people)
+        if info is None:
+            db.drop_all()
+            db.create_all()
+            info = build(db, people)
+        took = "reused" if info["load_s"] is None else f"in {info['load_s']:.0f} s"
         print(f"# {label}: loaded {info['people']:,} people, {info['enterprises']:,} enterprises, "
-              f"{info['records']:,} training records in {info['load_s']:.0f} s", flush=True)
+              f"{info['records']:,} training records {took}", flush=True)
     with app.test_request_context("/"):
         user = db.session.get(User, info["admin_id"])
         period = Period.year_of(YEAR, dt.date(2026, 11, 23))
@@ -202,9 +225,9 @@ def main() -> None:
         export_child(sys.argv[2], int(sys.argv[3]))
         return
     targets = []
-    tmp = tempfile.mkdtemp(prefix="bench-coverage-")
-    targets.append((f"sqlite:///{tmp}/bench.sqlite3", "SQLite"))
-    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    tmp = os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-coverage-")
+    targets.append((f"sqlite:///{tmp}/bench-{{people}}.sqlite3", "SQLite"))
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")  # may hold {people}
     if pg:
         targets.append((pg, "PostgreSQL"))
     print(f"cores: {os.cpu_count()}, runs: {RUNS}")
@@ -212,7 +235,8 @@ def main() -> None:
     rows = []
     for people in SIZES:
         for url, label in targets:
-            if url.startswith("sqlite"):
+            url = url.replace("{people}", str(people))
+            if url.startswith("sqlite") and os.environ.get("REUSE") != "1":
                 path = url.removeprefix("sqlite:///")
                 if os.path.exists(path):
                     os.unlink(path)

@@ -173,7 +173,8 @@ def _session_memory() -> None:
     COVERAGE_WORK_MEM (default 128MB; grouping a district's people by person spills to disk with the
     server's default of 4MB), and run it in one process without JIT. With parallel workers each worker
     built the whole per-person hash of training records again (three times the work on two cores), and
-    compiling the query took about half a second."""
+    compiling the query took about half a second. Lists are streamed through a server-side cursor, for which
+    PostgreSQL by default plans to read only a tenth of the rows; these readers read them all."""
     from flask import current_app
 
     if db.engine.dialect.name != "postgresql":
@@ -182,7 +183,8 @@ def _session_memory() -> None:
     if value:
         db.session.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": value})
     db.session.execute(text("SELECT set_config('jit', 'off', true), "
-                            "set_config('max_parallel_workers_per_gather', '0', true)"))
+                            "set_config('max_parallel_workers_per_gather', '0', true), "
+                            "set_config('cursor_tuple_fraction', '1', true)"))
 
 
 def _frame_rows(measure: Measure, user, period: Period, ctx: Context) -> pd.DataFrame:

@@ -116,8 +116,10 @@ class TrainingRecord(db.Model):
     """One line of a person's training archive; never updated or deleted."""
 
     __tablename__ = "training_record"
-    # Per-person totals for a period (coverage reports, yearly 学时) read only this index.
-    __table_args__ = (Index("ix_training_record_person_on", "person_id", "occurred_on", "hours"),)
+    # Per-person totals for a period (coverage reports, yearly 学时) read only this index. PostgreSQL also keeps
+    # the record id in it (SQLite always does): the id is what tells a corrected record apart.
+    __table_args__ = (Index("ix_training_record_person_on", "person_id", "occurred_on", "hours",
+                            postgresql_include=["id"]),)
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="SET NULL"), index=True)

@@ -314,7 +314,18 @@ def people_units(user, period: Period, ctx: Context, codes) -> dict[str, pd.Data
     _session_memory()
     sums = [f"{c}_{k}" for c in codes for k in ("total", "covered")]
     names = ["unit_id", "street_id", "sector_id", *sums]
+    district_hours = (db.engine.dialect.name == "postgresql" and user.has_role("admin")
+                      and any("hours" in PERSON_RULES[c].facts for c in codes))
+    if district_hours:
+        # Every person's 学时 of the period: summed in person order straight from the index on (person_id,
+        # occurred_on, hours) and merged with the people in id order (about 2.6 s for 780,000 staff) rather
+        # than hashed (3.3–5 s), which the planner prefers on its estimates.
+        db.session.execute(text("SELECT set_config('enable_hashagg', 'off', true), "
+                                "set_config('enable_hashjoin', 'off', true)"))
     rows = db.session.execute(person_counts(user, period, ctx, codes)).all()
+    if district_hours:
+        db.session.execute(text("SELECT set_config('enable_hashagg', 'on', true), "
+                                "set_config('enable_hashjoin', 'on', true)"))
     # Column by column: pandas builds a frame from 100,000 plain lists far faster than from row objects.
     columns = list(zip(*rows)) if rows else [()] * len(names)
     frame = pd.DataFrame({name: pd.Series(col, dtype="float64" if name in ("street_id", "sector_id") else None)

@@ -1,18 +1,23 @@
-"""Certificate PDFs: warm single render, a 1,000-certificate batch, serving a stored PDF, memory over 5,000 renders.
+"""Certificate PDFs: warm single render, 1,000 certificates into one PDF (none stored / all stored),
+serving a stored PDF, memory over many renders.
 
-    .venv/bin/python benchmarks/bench_certificates.py
+    nice -n 10 .venv/bin/python benchmarks/bench_certificates.py
 
 Runs on a temporary SQLite database with synthetic certificates (holder names include rare
 characters such as 𠮷 and 䶮 now and then, which pull in the Noto CJK fallback font).
 
 1. warm render: median of RUNS renders of one certificate after 3 warm-up renders (fonts loaded);
-2. batch: 1,000 certificates into one PDF through the batch job, cold (no PDF stored yet, so each is
-   rendered, stored and merged) and warm (all stored: merge only);
-3. serve: GET /certificates/<id>.pdf of a stored PDF through the Flask test client (routing, sign-in
+2. batch, none stored: BATCH certificates into one PDF through the batch job (rendered in chunks of
+   batch.CHUNK pages, in worker processes as configured, then merged), with the default number of
+   worker processes and again rendering in this process (set COLD_INPROCESS=0 to skip that run);
+3. one by one: each certificate rendered alone and stored, as a download does (and as the batch did
+   before it rendered in chunks);
+4. batch, all stored: the same BATCH certificates merged from their stored PDFs;
+5. serve: GET /certificates/<id>.pdf of a stored PDF through the Flask test client (routing, sign-in
    check, scope check, send_file), median of 200 requests;
-4. memory: RSS every 500 renders over RENDERS renders in one process (default 5,000).
+6. memory: RSS every 500 renders over RENDERS renders in one process.
 
-Environment: RUNS (default 30), BATCH (1000), RENDERS (5000).
+Environment: RUNS (default 30), BATCH (1000), RENDERS (2000), COLD_INPROCESS (1).
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ sys.path.insert(0, ROOT)
 
 RUNS = int(os.environ.get("RUNS", "30"))
 BATCH = int(os.environ.get("BATCH", "1000"))
-RENDERS = int(os.environ.get("RENDERS", "5000"))
+RENDERS = int(os.environ.get("RENDERS", "2000"))
+COLD_INPROCESS = os.environ.get("COLD_INPROCESS", "1") != "0"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平",
          "堃", "喆", "𠮷", "䶮"]
@@ -44,8 +50,13 @@ def rss_mb() -> float:
     return 0.0
 
 
+def load_note() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.1f} (5 min {five:.1f})"
+
+
 def main() -> None:
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, update
 
     from trainapp import create_app
     from trainapp.auth.models import RoleGrant, User
@@ -56,6 +67,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-cert-")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
                       "RATELIMIT_ENABLED": False})
+    print(f"cores: {os.cpu_count()}; {load_note()} at start")
     with app.app_context():
         db.create_all()
         tpl = service.ensure_default_template()
@@ -76,32 +88,53 @@ def main() -> None:
         db.session.execute(insert(Certificate), rows)
         db.session.commit()
         ids = list(db.session.scalars(select(Certificate.id).order_by(Certificate.id)))
+        owner_id = owner.id
+
         with app.test_request_context():
             cert = db.session.get(Certificate, ids[0])
             for _ in range(3):
                 pdf.render(cert)
-            times = []
+            times, cpu = [], []
             for _ in range(RUNS):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 pdf.render(cert)
                 times.append((time.perf_counter() - t0) * 1000)
-        warm = statistics.median(times)
-        print(f"| warm render, one certificate | {warm:.0f} ms median | min {min(times):.0f} ms, max {max(times):.0f} ms, {RUNS} runs |")
+                cpu.append((time.process_time() - c0) * 1000)
+        print(f"| warm render, one certificate | {statistics.median(times):.0f} ms median | min "
+              f"{min(times):.0f} ms, max {max(times):.0f} ms, {RUNS} runs; CPU {statistics.median(cpu):.0f} ms "
+              f"median | {load_note()} |")
 
-        results = {}
-        for label in ("cold", "warm"):
-            job = batch.create(owner.id, ids, "pdf")
-            t0 = time.perf_counter()
+        def batch_run(label: str) -> tuple[BatchJob, float]:
+            job = batch.create(owner_id, ids, "pdf")
+            t0, c0 = time.perf_counter(), time.process_time()
             batch.run(job.id)
-            results[label] = time.perf_counter() - t0
+            elapsed, cpu_parent = time.perf_counter() - t0, time.process_time() - c0
             db.session.expire_all()
             done = db.session.get(BatchJob, job.id)
             assert done.status == "done", done.error
-            size = len(done.result)
-        print(f"| batch of {BATCH} into one PDF, cold (render + store + merge) | {results['cold']:.1f} s | "
-              f"{results['cold'] / BATCH * 1000:.0f} ms per certificate |")
-        print(f"| batch of {BATCH} into one PDF, warm (stored PDFs merged) | {results['warm']:.1f} s | "
-              f"{size / 1e6:.1f} MB PDF |")
+            print(f"| {label} | {elapsed:.1f} s | {elapsed / BATCH * 1000:.0f} ms per certificate; "
+                  f"{len(done.result) / 1e6:.1f} MB PDF; CPU of this process {cpu_parent:.1f} s | {load_note()} |")
+            return done, elapsed
+
+        processes = batch._processes((BATCH + batch.CHUNK - 1) // batch.CHUNK)
+        _job, cold = batch_run(f"batch of {BATCH} into one PDF, none stored ({batch.CHUNK} per document, "
+                  f"{processes} worker process{'es' if processes != 1 else ''})")
+        if COLD_INPROCESS:
+            app.config["CERTIFICATE_BATCH_PROCESSES"] = 0
+            batch_run(f"batch of {BATCH} into one PDF, none stored, rendered in this process")
+            app.config.pop("CERTIFICATE_BATCH_PROCESSES")
+
+        with app.test_request_context():
+            db.session.expire_all()
+            t0 = time.perf_counter()
+            for cert_id in ids:
+                pdf.stored_pdf(db.session.get(Certificate, cert_id))
+            one_by_one = time.perf_counter() - t0
+        print(f"| {BATCH} certificates rendered one by one and stored | {one_by_one:.1f} s | "
+              f"{one_by_one / BATCH * 1000:.0f} ms per certificate | {load_note()} |")
+        _job, merge = batch_run(f"batch of {BATCH} into one PDF, all stored (merge only)")
+        print(f"| the previous way for none stored (one by one, stored, merged) | {one_by_one + merge:.1f} s | "
+              f"batch now {cold:.1f} s: {cold / (one_by_one + merge):.2f} of it |")
 
         client = app.test_client()
         page = client.get("/auth/login")
@@ -118,6 +151,8 @@ def main() -> None:
         print(f"| serve a stored PDF (GET, signed in) | {statistics.median(serve):.1f} ms median | "
               f"p95 {sorted(serve)[189]:.1f} ms |")
 
+        db.session.execute(update(Certificate).values(pdf=None))
+        db.session.commit()
         with app.test_request_context():
             certs = [db.session.get(Certificate, i) for i in ids[:50]]
             samples = []
@@ -127,7 +162,8 @@ def main() -> None:
                 if n % 500 == 0:
                     samples.append(f"{n}: {rss_mb():.0f}")
             print(f"| memory over {RENDERS} renders (RSS MB) | start {start:.0f} | {'; '.join(samples)} |")
-    print(f"cores: {os.cpu_count()}  maxrss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"cores: {os.cpu_count()}  maxrss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+          f"{load_note()} at the end")
 
 
 if __name__ == "__main__":

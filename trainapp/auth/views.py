@@ -7,8 +7,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from trainapp.audit import record
+from trainapp.auth import claimed
 from trainapp.auth import operations as ops
 from trainapp.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, SignupForm
 from trainapp.auth.models import User
@@ -24,13 +26,19 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 SELF_AUDIENCES = ("principal", "safety_manager", "special_worker", "staff")
 
 
+_USER_WITH_PERSON_AND_GRANTS = (joinedload(User.person), joinedload(User.grants))
+
+
 @login_manager.user_loader
 def load_user(value: str):
     try:
         user_id, version = (int(x) for x in value.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    if claimed.may_claim(value):  # the endpoint checks the account in its own statement
+        return claimed.ClaimedUser(user_id, version)
+    # Its person and role grants in the same query: nearly every page shows the name and checks roles.
+    user = db.session.get(User, user_id, options=_USER_WITH_PERSON_AND_GRANTS)
     if user is None or user.session_version != version:
         return None
     return user

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, false, func, inspect, select, update
+from sqlalchemy import and_, bindparam, exists, false, func, insert, inspect, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from trainapp.auth.models import User
 from trainapp.extensions import db
 from trainapp.models import utcnow
 from trainapp.org.models import Enterprise, Sector
@@ -81,6 +84,12 @@ def submitted_attempts(user_id: int, exam_id: int) -> list[Attempt]:
     return list(db.session.scalars(select(Attempt).where(
         Attempt.user_id == user_id, Attempt.exam_id == exam_id, Attempt.status == "submitted")
         .order_by(Attempt.number)))
+
+
+def attempts_of(user_id: int, exam_id: int) -> list[Attempt]:
+    """All the user's attempts at the exam, by number: the submitted ones and the open one in one query."""
+    return list(db.session.scalars(select(Attempt).where(Attempt.user_id == user_id, Attempt.exam_id == exam_id)
+                                   .order_by(Attempt.number)))
 
 
 def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
@@ -166,13 +175,12 @@ def blueprint_shortfalls(exam: Exam) -> list[str]:
     return problems
 
 
-def draw_questions(exam: Exam, rng: random.Random) -> list[Question]:
-    """The questions of a new paper, in the order they will be shown."""
+def _draw_ids(exam: Exam, rng: random.Random) -> list[int]:
+    """The ids of a new paper's questions, in the order they will be shown."""
     if exam.fixed_paper:
         ids = [f.question_id for f in exam.fixed_questions]
-        by_id = {q.id: q for q in db.session.scalars(select(Question).where(
-            Question.id.in_(ids), Question.status == "active"))}
-        chosen = [by_id[i] for i in ids if i in by_id]
+        active = set(db.session.scalars(select(Question.id).where(Question.id.in_(ids), Question.status == "active")))
+        chosen = [i for i in ids if i in active]
         if not chosen:
             raise ExamError(_("试卷没有可用的题目，请联系出题人"))
     else:
@@ -185,49 +193,78 @@ def draw_questions(exam: Exam, rng: random.Random) -> list[Question]:
             ids = rng.sample(pool, part.count)
             picked[part.id] = ids
             taken.update(ids)
-        order = [i for part in exam.parts for i in picked[part.id]]  # blueprint order: single, multiple, …
-        by_id = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(order)))}
-        chosen = [by_id[i] for i in order]
+        chosen = [i for part in exam.parts for i in picked[part.id]]  # blueprint order: single, multiple, …
     if exam.shuffle_questions:
         rng.shuffle(chosen)
     return chosen
 
 
+def draw_questions(exam: Exam, rng: random.Random) -> list[Question]:
+    """The questions of a new paper, in the order they will be shown."""
+    ids = _draw_ids(exam, rng)
+    by_id = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+    return [by_id[i] for i in ids]
+
+
+def _paper_questions(ids: list[int]) -> dict[int, tuple[str, int, int]]:
+    """Question id -> (type, number of options, id of its frozen current version), freezing what is not yet.
+
+    One query in the usual case (every question used before); the rest go through freeze_many.
+    """
+    rows = db.session.execute(
+        select(Question.id, Question.qtype, Question.options, QuestionVersion.id)
+        .outerjoin(QuestionVersion, and_(QuestionVersion.question_id == Question.id,
+                                         QuestionVersion.version == Question.version))
+        .where(Question.id.in_(ids))).all()
+    found = {qid: (qtype, len(options or []), version_id) for qid, qtype, options, version_id in rows}
+    missing = [qid for qid, (_, _, version_id) in found.items() if version_id is None]
+    if missing:
+        # Safe when a concurrent start freezes some of the same questions first (see freeze_many).
+        frozen = freeze_many(list(db.session.scalars(select(Question).where(Question.id.in_(missing)))))
+        for qid, version in frozen.items():
+            found[qid] = (found[qid][0], found[qid][1], version.id)
+    return found
+
+
 def start_attempt(user, exam: Exam, now: dt.datetime | None = None, rng: random.Random | None = None) -> Attempt:
-    """Resume the user's open attempt, or draw, freeze and start a new one. Raises ExamError."""
+    """Resume the user's open attempt, or draw, freeze and start a new one. Raises ExamError.
+
+    A new attempt's items are written with one INSERT (executemany), not as ORM objects; they load
+    from the database when `.items` is first read.
+    """
     now = now or utcnow()
-    existing = open_attempt(user.id, exam.id)
+    attempts = attempts_of(user.id, exam.id)
+    existing = next((a for a in attempts if a.status == "open"), None)
     if existing is not None:
         if existing.deadline_at + SAVE_GRACE < now:
             submit(existing, now, auto=True)
             db.session.commit()
+            attempts = attempts_of(user.id, exam.id)
         else:
             return existing
-    refusal = start_refusal(user, exam, now)
+    refusal = start_refusal(user, exam, now, done=[a for a in attempts if a.status == "submitted"])
     if refusal:
         raise ExamError(refusal)
     rng = rng or random.SystemRandom()
-    questions = draw_questions(exam, rng)
-    # Safe when a concurrent start freezes some of the same questions first (see freeze_many).
-    versions = freeze_many(questions)
-    number = 1 + (db.session.scalar(select(func.max(Attempt.number)).where(
-        Attempt.user_id == user.id, Attempt.exam_id == exam.id)) or 0)
+    ids = _draw_ids(exam, rng)
+    questions = _paper_questions(ids)
+    number = 1 + max((a.number for a in attempts), default=0)
     deadline = now + dt.timedelta(minutes=exam.time_limit_minutes)
     if exam.closes is not None:
         deadline = min(deadline, exam.closes)
-    attempt = Attempt(exam_id=exam.id, user_id=user.id, person_id=user.person_id, number=number, status="open",
-                      started_at=now, deadline=deadline, leave_count=0)
+    items = []
     total = 0.0
-    for position, q in enumerate(questions, 1):
-        n = len(q.options or [])
+    for position, qid in enumerate(ids, 1):
+        qtype, n, version_id = questions[qid]
         order = list(range(n))
-        if exam.shuffle_options and REGISTRY[q.qtype].has_options:
+        if exam.shuffle_options and REGISTRY[qtype].has_options:
             rng.shuffle(order)
-        points = exam.points_for(q.qtype)
+        points = exam.points_for(qtype)
         total += points
-        attempt.items.append(AttemptItem(position=position, version_id=versions[q.id].id, option_order=order,
-                                         points=points, response=""))
-    attempt.max_score = total
+        items.append({"position": position, "version_id": version_id, "option_order": order, "points": points,
+                      "response": ""})
+    attempt = Attempt(exam_id=exam.id, user_id=user.id, person_id=user.person_id, number=number, status="open",
+                      started_at=now, deadline=deadline, leave_count=0, max_score=total)
     db.session.add(attempt)
     try:
         db.session.flush()
@@ -237,6 +274,7 @@ def start_attempt(user, exam: Exam, now: dt.datetime | None = None, rng: random.
         if existing is None:
             raise
         return existing
+    db.session.execute(insert(AttemptItem.__table__), [{"attempt_id": attempt.id, **item} for item in items])
     db.session.commit()
     return attempt
 
@@ -256,9 +294,14 @@ class ShownQuestion:
 
 def to_displayed(item: AttemptItem, stored_letters: str) -> str:
     """Stored-question letters -> the letters the learner saw."""
-    if item.version.qtype == "truefalse":
+    return _displayed_letters(item.version.qtype, item.option_order, stored_letters)
+
+
+def _displayed_letters(qtype: str, option_order: list[int], stored_letters: str) -> str:
+    """to_displayed() from the two things it needs."""
+    if qtype == "truefalse":
         return stored_letters
-    where = {orig: shown for shown, orig in enumerate(item.option_order)}
+    where = {orig: shown for shown, orig in enumerate(option_order)}
     return "".join(sorted(LETTERS[where[LETTERS.index(ch)]] for ch in stored_letters if ch in LETTERS
                           and LETTERS.index(ch) in where))
 
@@ -274,13 +317,32 @@ def _with_versions(items: list[AttemptItem]) -> list[AttemptItem]:
     return items
 
 
+def _items_with_versions(attempt: Attempt) -> list[AttemptItem]:
+    """attempt.items with their frozen versions: one query (a join) when the items are not loaded yet."""
+    if "items" not in inspect(attempt).unloaded:
+        return _with_versions(attempt.items)
+    items = list(db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+                                    .options(joinedload(AttemptItem.version)).order_by(AttemptItem.position)))
+    set_committed_value(attempt, "items", items)
+    return items
+
+
 def shown_paper(attempt: Attempt) -> list[ShownQuestion]:
+    """The paper as the learner sees it, read as plain rows (items with their frozen versions, one query).
+
+    Also keeps what saving its answers needs (see fast_save_answer), so those that follow the page
+    are saved with one statement each.
+    """
+    rows = db.session.execute(
+        select(AttemptItem.position, AttemptItem.option_order, AttemptItem.response, QuestionVersion.qtype,
+               QuestionVersion.stem, QuestionVersion.options, QuestionVersion.image_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptItem.version_id)
+        .where(AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)).all()
     paper = []
-    for item in _with_versions(attempt.items):
-        v = item.version
-        options = [v.options[i] for i in item.option_order] if v.options else []
-        paper.append(ShownQuestion(item.position, v.qtype, v.stem, options, v.image_id,
-                                   to_displayed(item, item.response or "")))
+    for position, order, response, qtype, stem, options, image_id in rows:
+        paper.append(ShownQuestion(position, qtype, stem, [options[i] for i in order] if options else [], image_id,
+                                   _displayed_letters(qtype, order, response or "")))
+    _remember(attempt.id, attempt.started_at, [(r[0], r[3], r[1]) for r in rows])
     return paper
 
 
@@ -317,7 +379,8 @@ def save_answer(attempt: Attempt, position: int, raw: str, now: dt.datetime | No
     """Store one answer; refuses closed attempts, late answers, unknown questions and options.
 
     For code that holds the attempt in the session (and wants its items updated there); the
-    answer endpoint uses answer_target() + store_answer(), which do the same with less work.
+    answer endpoint uses fast_save_answer(), and answer_target() + store_answer() for whatever
+    that did not save, which do the same with less work.
     """
     now = now or utcnow()
     _refuse_if_closed(attempt.status, attempt.deadline_at, now)
@@ -376,6 +439,99 @@ def store_answer(target: AnswerTarget, raw: str, now: dt.datetime | None = None)
                        .values(response=stored, answered_at=now))
 
 
+# --- saving an answer in one statement -----------------------------------------------------
+#
+# An answer is mapped from the letters the learner saw to the stored question's letters with the
+# item's option order and question type, both frozen when the attempt started. They are kept per
+# attempt in each process (a few hundred bytes an attempt), so that a save is one UPDATE that also
+# proves everything else: the account is the one the session was signed in with and still valid,
+# the attempt is that account's, open and before its deadline (with the grace), and it is the same
+# attempt the paper was read from (its start time: with SQLite, a deleted attempt's id can be
+# reused). Whatever that statement does not save is decided by the full path (answer_target and
+# store_answer), which gives every refusal exactly as before.
+
+_PAPER_CACHE_SIZE = 4096
+_papers: OrderedDict[int, tuple] = OrderedDict()  # attempt id -> (started_at as stored, specs by position)
+_papers_lock = threading.Lock()
+_specs: dict[tuple, tuple] = {}  # shared (qtype, option order) pairs: few distinct ones across papers
+
+_item_t, _attempt_t, _version_t = AttemptItem.__table__, Attempt.__table__, QuestionVersion.__table__
+_user_t = User.__table__
+_PAPER_SPEC = (select(_attempt_t.c.started_at, _item_t.c.position, _version_t.c.qtype, _item_t.c.option_order)
+               .select_from(_item_t.join(_attempt_t, _attempt_t.c.id == _item_t.c.attempt_id)
+                            .join(_version_t, _version_t.c.id == _item_t.c.version_id))
+               .where(_item_t.c.attempt_id == bindparam("aid"), _attempt_t.c.user_id == bindparam("uid")))
+_FAST_SAVE = (update(_item_t)
+              .where(_item_t.c.attempt_id == bindparam("aid"), _item_t.c.position == bindparam("pos"),
+                     exists().where(_attempt_t.c.id == bindparam("aid"), _attempt_t.c.user_id == bindparam("uid"),
+                                    _attempt_t.c.status == "open", _attempt_t.c.deadline >= bindparam("cutoff"),
+                                    _attempt_t.c.started_at == bindparam("started"),
+                                    _user_t.c.id == _attempt_t.c.user_id, _user_t.c.session_version == bindparam("ver"),
+                                    _user_t.c.is_active_account == true(), _user_t.c.person_id.is_not(None)))
+              .values(response=bindparam("stored"), answered_at=bindparam("now")))
+
+
+def _spec(qtype: str, option_order) -> tuple:
+    key = (qtype, tuple(option_order or ()))
+    return _specs.setdefault(key, key)
+
+
+def _remember(attempt_id: int, started_at, rows) -> tuple:
+    """Cache a paper: `rows` are (position, qtype, option_order)."""
+    by_position: dict[int, tuple] = {}
+    for position, qtype, option_order in rows:
+        by_position[position] = _spec(qtype, option_order)
+    paper = (started_at, by_position)
+    with _papers_lock:
+        _papers[attempt_id] = paper
+        if len(_papers) > _PAPER_CACHE_SIZE:
+            _papers.popitem(last=False)
+    return paper
+
+
+def forget_papers() -> None:
+    with _papers_lock:
+        _papers.clear()
+
+
+def fast_save_answer(attempt_id: int, user_id: int, session_version: int, position: int, raw: str,
+                     now: dt.datetime | None = None) -> bool:
+    """Save and commit one answer with one UPDATE that checks account, ownership, state and deadline.
+
+    False means nothing was written and the full path must decide (it may yet save, e.g. when the
+    account's person is missing but it is an admin's own attempt). Only valid responses are
+    written: one that cannot be mapped is left to the full path to refuse.
+    """
+    paper = cached = _papers.get(attempt_id)
+    # Its own short transaction on a pooled connection, committed here: lighter than the ORM session,
+    # which this request has not needed so far.
+    with db.engine.begin() as conn:
+        if paper is None:
+            rows = conn.execute(_PAPER_SPEC, {"aid": attempt_id, "uid": user_id}).all()
+            if not rows:
+                return False
+            paper = _remember(attempt_id, rows[0][0], [r[1:] for r in rows])
+        spec = paper[1].get(position)
+        if spec is None:
+            return False
+        try:
+            stored = _stored_letters(spec[0], spec[1], raw)
+        except ExamError:
+            return False
+        now = now or utcnow()
+        saved = conn.execute(_FAST_SAVE, {
+            "aid": attempt_id, "pos": position, "uid": user_id, "ver": session_version,
+            "cutoff": now - SAVE_GRACE, "started": paper[0], "stored": stored, "now": now}).rowcount == 1
+    if not saved and cached is not None:
+        _forget(attempt_id)  # perhaps another attempt by now (a reused id): read it again next time
+    return saved
+
+
+def _forget(attempt_id: int) -> None:
+    with _papers_lock:
+        _papers.pop(attempt_id, None)
+
+
 def log_event(attempt: Attempt, kind: str, now: dt.datetime | None = None) -> None:
     db.session.add(AttemptEvent(attempt_id=attempt.id, kind=kind, at=now or utcnow()))
     if kind == "leave":
@@ -399,7 +555,7 @@ def submit(attempt: Attempt, now: dt.datetime | None = None, auto: bool = False)
     exam = attempt.exam
     total = 0.0
     outcome: dict[int, bool] = {}
-    for item in _with_versions(attempt.items):
+    for item in _items_with_versions(attempt):
         v = item.version
         score = REGISTRY[v.qtype].grade(v.answer, item.response or "", points=item.points,
                                         partial=exam.partial_credit)
@@ -492,10 +648,15 @@ class ReviewRow:
 
 
 def review_rows(attempt: Attempt) -> list[ReviewRow]:
+    """The submitted paper with answers, key and scores, read as plain rows (one query)."""
     rows = []
-    for item in _with_versions(attempt.items):
-        v = item.version
-        options = [v.options[i] for i in item.option_order] if v.options else []
-        rows.append(ReviewRow(item.position, v.qtype, v.stem, options, to_displayed(item, item.response or ""),
-                              to_displayed(item, v.answer), v.explanation or "", item.score or 0.0, item.points))
+    for position, order, response, score, points, qtype, stem, options, answer, explanation in db.session.execute(
+            select(AttemptItem.position, AttemptItem.option_order, AttemptItem.response, AttemptItem.score,
+                   AttemptItem.points, QuestionVersion.qtype, QuestionVersion.stem, QuestionVersion.options,
+                   QuestionVersion.answer, QuestionVersion.explanation)
+            .join(QuestionVersion, QuestionVersion.id == AttemptItem.version_id)
+            .where(AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)):
+        rows.append(ReviewRow(position, qtype, stem, [options[i] for i in order] if options else [],
+                              _displayed_letters(qtype, order, response or ""),
+                              _displayed_letters(qtype, order, answer), explanation or "", score or 0.0, points))
     return rows

@@ -148,19 +148,20 @@ def render_chunks(certs: list[Certificate], on_rendered=None) -> list[bytes]:
     from trainapp.pdfdoc import html_to_pdf_in_worker
 
     pending: deque = deque()
+
+    def collect_oldest():
+        size, future = pending.popleft()
+        results.append(future.result())
+        if on_rendered:
+            on_rendered(size)
+
     with ProcessPoolExecutor(processes, mp_context=_worker_context()) as pool:
         for group in groups:
             pending.append((len(group), pool.submit(html_to_pdf_in_worker, html_of(group), css, pdf.ZLIB_LEVEL)))
             while len(pending) > processes:  # keep every worker busy with one more waiting
-                size, future = pending.popleft()
-                results.append(future.result())
-                if on_rendered:
-                    on_rendered(size)
+                collect_oldest()
         while pending:
-            size, future = pending.popleft()
-            results.append(future.result())
-            if on_rendered:
-                on_rendered(size)
+            collect_oldest()
     return results
 
 

@@ -362,8 +362,7 @@ def matrices(user, period: Period, ctx: Context, measures=None, jobs=None, by_un
         has_data = done[("has_data", m.code)]
         if m.code in by_unit:
             fine = done[("unit_cells", m.code)]
-            frame = (fine.groupby(["street_id", "sector_id"], dropna=False)[["total", "covered"]].sum()
-                     .reset_index())
+            frame = _add_up(fine, ["street_id", "sector_id"])
             extra[f"units:{m.code}"] = units_from(m, fine, has_data, unit_limit)
         else:
             frame = done[("cells", m.code)]

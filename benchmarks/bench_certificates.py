@@ -9,7 +9,9 @@ characters such as 𠮷 and 䶮 now and then, which pull in the Noto CJK fallbac
 1. warm render: median of RUNS renders of one certificate after 3 warm-up renders (fonts loaded);
 2. batch, none stored: BATCH certificates into one PDF through the batch job (rendered in chunks of
    batch.CHUNK pages, in worker processes as configured, then merged), with the default number of
-   worker processes and again rendering in this process (set COLD_INPROCESS=0 to skip that run);
+   worker processes: first as the first batch of the process (it starts the workers' fork server),
+   then again with the fork server running (as it is once the certificate list has been opened),
+   and again rendering in this process (set COLD_INPROCESS=0 to skip that run);
 3. one by one: each certificate rendered alone and stored, as a download does (and as the batch did
    before it rendered in chunks);
 4. batch, all stored: the same BATCH certificates merged from their stored PDFs;
@@ -117,8 +119,11 @@ def main() -> None:
             return done, elapsed
 
         processes = batch._processes((BATCH + batch.CHUNK - 1) // batch.CHUNK)
+        workers = f"{processes} worker process{'es' if processes != 1 else ''}"
+        _job, _first = batch_run(f"batch of {BATCH} into one PDF, none stored ({batch.CHUNK} per document, "
+                                f"{workers}; the first batch, which starts the fork server)")
         _job, cold = batch_run(f"batch of {BATCH} into one PDF, none stored ({batch.CHUNK} per document, "
-                  f"{processes} worker process{'es' if processes != 1 else ''})")
+                               f"{workers}; fork server running, as once the certificate list has started it)")
         if COLD_INPROCESS:
             app.config["CERTIFICATE_BATCH_PROCESSES"] = 0
             batch_run(f"batch of {BATCH} into one PDF, none stored, rendered in this process")

@@ -11,12 +11,16 @@
   certificate, parsing its stylesheet again took about a tenth of the render.
 - `single_pass_subset` subsets TrueType fonts in one HarfBuzz pass instead of WeasyPrint's two (see
   `_install_single_pass_subset`): for a certificate about 15 ms less, and a smaller font.
+- `stroke_paths` draws SVG paths made only of unit strokes (`M x y h n` / `M x y v n`, as the QR codes
+  of `trainapp.certificates.pdf` are) without WeasyPrint's general path parser, which reads each
+  number in Python: about 9 ms of a certificate page's 24 went to parsing its QR code.
 - `zlib_level` recompresses the PDF's streams at a lower level than pydyf's fixed level 9: the
   subset CJK font stream (about 360 kB before compression, mostly empty glyph slots kept so that glyph
   numbers stay valid) took 15 ms at level 9 and 1–2 ms at level 1, for a PDF about 5 % larger.
 """
 from __future__ import annotations
 
+import re
 import threading
 import zlib
 
@@ -135,13 +139,66 @@ def _install_single_pass_subset() -> bool:
         return True
 
 
+# A path of strokes only: each "M x y" followed by one horizontal or vertical line of whole length,
+# coordinates whole or halves, absolute, no separators besides the one space.
+_STROKE_PATH = re.compile(r"(?:M\d+(?:\.5)? \d+(?:\.5)?[hv]\d+)+")
+_STROKE = re.compile(r"M(\d+(?:\.5)?) (\d+(?:\.5)?)([hv])(\d+)")
+_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
+
+
+def _stroke_operators(d: str) -> bytes:
+    """PDF path operators for a `_STROKE_PATH`: a move and a line per stroke, in SVG user units."""
+    ops = []
+    for x, y, direction, length in _STROKE.findall(d):
+        if direction == "h":
+            end_x, end_y = f"{float(x) + int(length):g}", y
+        else:
+            end_x, end_y = x, f"{float(y) + int(length):g}"
+        ops.append(f"{x} {y} m {end_x} {end_y} l")
+    return " ".join(ops).encode()
+
+
+def _install_stroke_paths() -> bool:
+    """Let renders that ask for it (`html_to_pdf(..., stroke_paths=True)`) draw stroke-only SVG paths directly.
+
+    WeasyPrint (70) draws an SVG `<path>` by rewriting its `d` string and parsing every number through
+    its CSS length parser. For a path of `_STROKE_PATH` form the result is simply a move and a line
+    per stroke, which is what this writes to the stream; the fill, stroke and transform around it are
+    WeasyPrint's as before. Any other path, one with markers, or a WeasyPrint without this drawing
+    table goes through WeasyPrint's own parser.
+    """
+    with _subset_lock:
+        try:
+            from weasyprint import svg as weasy_svg
+        except ImportError:
+            return False
+        original = getattr(weasy_svg, "TAGS", {}).get("path")
+        if original is None:
+            return False
+        if getattr(original, "stroke_paths", False):
+            return True
+
+        def path(svg, node, font_size):
+            d = node.get("d", "")
+            if (not getattr(_local, "stroke_paths", False) or not _STROKE_PATH.fullmatch(d)
+                    or any(node.get(name) for name in _MARKERS)):
+                return original(svg, node, font_size)
+            svg.stream.stream.append(_stroke_operators(d))
+            return None
+
+        path.stroke_paths = True
+        weasy_svg.TAGS["path"] = path
+        return True
+
+
 def html_to_pdf(html: str, css: str | None = None, zlib_level: int | None = None,
-                single_pass_subset: bool = False) -> bytes:
+                single_pass_subset: bool = False, stroke_paths: bool = False) -> bytes:
     """Render an HTML string (CJK fonts embedded, text selectable) to PDF bytes.
 
     `css`: a stylesheet applied besides the document's own (parsed once per thread, see above);
     `zlib_level`: compression level for the PDF's streams (default: pydyf's 9);
-    `single_pass_subset`: subset TrueType fonts in one pass (see `_install_single_pass_subset`).
+    `single_pass_subset`: subset TrueType fonts in one pass (see `_install_single_pass_subset`);
+    `stroke_paths`: draw stroke-only SVG paths directly (see `_install_stroke_paths`).
     """
     from weasyprint import HTML
 
@@ -152,14 +209,15 @@ def html_to_pdf(html: str, css: str | None = None, zlib_level: int | None = None
         options["finisher"] = _recompress(zlib_level)
     single_pass_subset = single_pass_subset and _install_single_pass_subset()
     _local.single_pass_subset = single_pass_subset
+    _local.stroke_paths = stroke_paths and _install_stroke_paths()
     try:
         return HTML(string=html, url_fetcher=_url_fetcher()).write_pdf(font_config=font_config(), **options)
     finally:
-        _local.single_pass_subset = False
+        _local.single_pass_subset = _local.stroke_paths = False
 
 
 def html_to_pdf_in_worker(html: str, css: str | None, zlib_level: int | None) -> bytes:
-    """`html_to_pdf` for a batch worker process (fonts subset in one pass).
+    """`html_to_pdf` for a batch worker process (fonts subset in one pass, stroke paths drawn directly).
 
     The cyclic garbage collector is paused for the render: a 100-page document makes millions of
     objects and the collector kept walking them (10–15 % of the time), while what it would free is
@@ -169,6 +227,6 @@ def html_to_pdf_in_worker(html: str, css: str | None, zlib_level: int | None) ->
 
     gc.disable()
     try:
-        return html_to_pdf(html, css=css, zlib_level=zlib_level, single_pass_subset=True)
+        return html_to_pdf(html, css=css, zlib_level=zlib_level, single_pass_subset=True, stroke_paths=True)
     finally:
         gc.enable()

@@ -177,22 +177,58 @@ def test_qr_symbol_is_the_one_qrcode_builds_with_its_own_mask_choice():
         assert pdf.qr_matrix(url) == reference.get_matrix(), url
 
 
-def test_qr_strokes_paint_exactly_the_dark_modules_with_fewer_strokes_than_runs():
+def test_qr_strokes_paint_exactly_the_dark_modules():
     modules = pdf.qr_matrix("http://testserver/verify/" + "Ab3-_" * 6)
     size = len(modules)
     painted = [[False] * size for _ in range(size)]
     strokes = pdf.qr_strokes(modules)
     for stroke in strokes:
-        start, direction, length = stroke[1:].partition("h") if "h" in stroke else stroke[1:].partition("v")
+        start, _h, length = stroke[1:].partition("h")
         x, y = (float(v) for v in start.split())
+        assert y == int(y) + 0.5  # along the middle of the row
         for k in range(int(length)):
-            if direction == "h":
-                painted[int(y)][int(x) + k] = True
-            else:
-                painted[int(y) + k][int(x)] = True
+            assert not painted[int(y)][int(x) + k], stroke  # no module painted twice
+            painted[int(y)][int(x) + k] = True
     assert painted == [[bool(m) for m in row] for row in modules]
-    runs = sum(1 for row in modules for x, m in enumerate(row) if m and (x == 0 or not row[x - 1]))
-    assert len(strokes) < runs
+
+
+def _qr_page(stroke_paths: bool, d: str | None = None) -> bytes:
+    svg = pdf.qr_svg("http://testserver/verify/" + "Zz9-_" * 6).decode()
+    if d is not None:
+        svg = svg[:svg.index(' d="') + 4] + d + svg[svg.index('"/></svg>'):]
+    html = f'<img style="width: 60mm; height: 60mm" src="{pdf.data_uri(svg.encode(), "image/svg+xml")}">'
+    return html_to_pdf(html, stroke_paths=stroke_paths)
+
+
+def test_stroke_paths_draw_the_same_qr_code_as_weasyprints_own_path_parser():
+    fast, slow = _qr_page(True), _qr_page(False)
+    assert decode_qr(rasterise(fast)) == decode_qr(rasterise(slow)) == "http://testserver/verify/" + "Zz9-_" * 6
+    assert rasterise(fast, scale=1.5).tobytes() == rasterise(slow, scale=1.5).tobytes()
+
+
+def test_paths_of_another_form_go_through_weasyprints_parser():
+    # Relative moves are not the stroke form: drawn by WeasyPrint itself, and still drawn right.
+    d = "m1 1.5h3m1 0v3"
+    fast, slow = _qr_page(True, d), _qr_page(False, d)
+    assert rasterise(fast, scale=1.5).tobytes() == rasterise(slow, scale=1.5).tobytes()
+    blank = _qr_page(False, "")
+    assert rasterise(fast, scale=1.5).tobytes() != rasterise(blank, scale=1.5).tobytes()
+
+
+def test_prepare_workers_starts_the_fork_server_once_outside_tests(app, db, monkeypatch):
+    from multiprocessing import forkserver
+
+    monkeypatch.setattr(batch, "_prepared", batch.threading.Event())
+    assert batch.prepare_workers() is None  # TESTING: nothing started
+    monkeypatch.setitem(app.config, "TESTING", False)
+    monkeypatch.setitem(app.config, "CERTIFICATE_BATCH_PROCESSES", 1)
+    assert batch.prepare_workers() is None  # batches render in this process
+    monkeypatch.setitem(app.config, "CERTIFICATE_BATCH_PROCESSES", 2)
+    thread = batch.prepare_workers()
+    assert thread is not None
+    thread.join(60)
+    assert forkserver._forkserver._forkserver_pid is not None
+    assert batch.prepare_workers() is None  # once per process
 
 
 # --- PDF options ----------------------------------------------------------------------------

@@ -134,13 +134,17 @@ def render_chunks(certs: list[Certificate], on_rendered=None) -> list[bytes]:
     def html_of(group):
         return pdf.document_html([pdf.page_for(cert, seals) for cert in group])
 
+    def render_here(group):
+        results.append(html_to_pdf(html_of(group), css=css, zlib_level=pdf.ZLIB_LEVEL,
+                                   single_pass_subset=True, stroke_paths=True))
+        if on_rendered:
+            on_rendered(len(group))
+
     processes = _processes(len(groups))
-    results = []
+    results: list[bytes] = []
     if processes <= 1:
         for group in groups:
-            results.append(html_to_pdf(html_of(group), css=css, zlib_level=pdf.ZLIB_LEVEL, single_pass_subset=True))
-            if on_rendered:
-                on_rendered(len(group))
+            render_here(group)
         return results
 
     from concurrent.futures import ProcessPoolExecutor
@@ -163,6 +167,33 @@ def render_chunks(certs: list[Certificate], on_rendered=None) -> list[bytes]:
         while pending:
             collect_oldest()
     return results
+
+
+_prepared = threading.Event()
+
+
+def prepare_workers() -> threading.Thread | None:
+    """Start the workers' fork server in the background, once per process, if batches use workers.
+
+    The fork server imports WeasyPrint (about 2 s on 2 cores) before it forks its first worker; the
+    certificate list, where batches are started, calls this so that the first batch finds it running.
+    """
+    if _prepared.is_set() or _processes(2) <= 1 or current_app.config.get("TESTING"):
+        return None
+    _prepared.set()
+
+    def start():
+        from multiprocessing import forkserver
+
+        _worker_context()
+        try:
+            forkserver.ensure_running()
+        except Exception:  # a batch starts it again when it needs it
+            log.exception("starting the certificate workers' fork server failed")
+
+    thread = threading.Thread(target=start, name="certificate-forkserver", daemon=True)
+    thread.start()
+    return thread
 
 
 def _worker_context():

@@ -169,6 +169,7 @@ def index():
                                      .order_by(Enterprise.name).limit(500)).all()
     streets = db.session.scalars(select(Street).where(street_criterion(current_user)).order_by(Street.id)).all()
     sectors = db.session.scalars(select(Sector).order_by(Sector.id)).all()
+    batch.prepare_workers()
     return render_template("certificates/index.html", page=page, enterprises=enterprises, streets=streets,
                            sectors=sectors, today=service.today(), form=FlaskForm(), reason_form=ReasonForm(),
                            can_revoke=current_user.has_role(*REVOKE_ROLES))

@@ -229,3 +229,27 @@ def test_worst_units_with_a_limit_are_the_head_of_the_full_list(world, data):
         assert [u["figure"].percent for u in head] == percents[:n]
         assert {u["id"] for u in head} <= {u["id"] for u in full}
     assert service.units_from(m, fine, True, limit=len(full)) == full
+
+
+@pytest.mark.parametrize("who", ["admin", "manager_a"])
+def test_yearly_totals_and_summed_records_give_the_same_figures(world, data, who, monkeypatch):
+    """A calendar year reads PersonYearHours (kept by triggers); any other range sums the records. Forced
+    down the summing path, the same year must give the same cells and reasons."""
+    from trainapp.coverage.measures import PERSON_RULES
+
+    user = world.users[who]
+    period, ctx = Period.year_of(YEAR, TODAY), service.context()
+    assert period.whole_year
+    codes = list(PERSON_RULES)
+
+    def figures():
+        cells = service.people_cells(user, period, ctx, codes)
+        lists = {code: sorted((r.name, r.reason) for r in db.session.execute(
+            service.missing_statement(MEASURES[code], user, period, ctx))) for code in ("staff", "principals")}
+        return {code: sorted(map(tuple, frame.astype(object).values.tolist())) for code, frame in cells.items()}, lists
+
+    from_totals = figures()
+    monkeypatch.setattr(Period, "whole_year", property(lambda self: False))
+    from_records = figures()
+    assert from_totals == from_records
+    assert any(reason == "short_hours" for _n, reason in from_totals[1]["staff"])

@@ -146,6 +146,81 @@ def _records_are_history(mapper, connection, target):
     raise PermissionError("training records are never changed; add a correction instead")
 
 
+class PersonYearHours(db.Model):
+    """Per person and calendar year: the 学时 that count and how many records count.
+
+    A record counts unless a later record corrects it (then the correction counts instead), as
+    `service.current_records` reads the archive. Written only by the database: triggers on
+    training_record (`YEAR_HOURS_DDL`) keep it in step with every insert, bulk imports included, so
+    yearly totals for a million people are read as one row each instead of summed from their records.
+    `records` 0 means no record counts (then the person has no 学时 that year, not 0 学时).
+    """
+
+    __tablename__ = "person_year_hours"
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hours: Mapped[float] = mapped_column(Float, default=0.0)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The triggers keeping person_year_hours. SQLite: row by row (a record adds its hours to its person's year;
+# a correction also takes off the record it corrects, unless another correction already did).
+# PostgreSQL: once per statement over its new rows, so a bulk insert updates each person's year once.
+YEAR_HOURS_DDL = {
+    "sqlite": [
+        """CREATE TRIGGER training_record_adds_year_hours AFTER INSERT ON training_record
+BEGIN
+  INSERT INTO person_year_hours (person_id, year, hours, records)
+  VALUES (NEW.person_id, CAST(substr(NEW.occurred_on, 1, 4) AS INTEGER), NEW.hours, 1)
+  ON CONFLICT (person_id, year) DO UPDATE SET hours = hours + excluded.hours, records = records + 1;
+END""",
+        """CREATE TRIGGER training_record_correction_year_hours AFTER INSERT ON training_record
+WHEN NEW.corrects_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM training_record WHERE corrects_id = NEW.corrects_id AND id <> NEW.id)
+BEGIN
+  UPDATE person_year_hours
+     SET hours = hours - (SELECT hours FROM training_record WHERE id = NEW.corrects_id), records = records - 1
+   WHERE person_id = (SELECT person_id FROM training_record WHERE id = NEW.corrects_id)
+     AND year = (SELECT CAST(substr(occurred_on, 1, 4) AS INTEGER) FROM training_record WHERE id = NEW.corrects_id);
+END""",
+    ],
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION training_record_year_hours() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO person_year_hours AS t (person_id, year, hours, records)
+  SELECT person_id, EXTRACT(YEAR FROM occurred_on)::int, SUM(hours), COUNT(*) FROM new_rows GROUP BY 1, 2
+  ON CONFLICT (person_id, year) DO UPDATE SET hours = t.hours + EXCLUDED.hours, records = t.records + EXCLUDED.records;
+  UPDATE person_year_hours AS t SET hours = t.hours - c.hours, records = t.records - c.records
+    FROM (SELECT r.person_id, EXTRACT(YEAR FROM r.occurred_on)::int AS year, SUM(r.hours) AS hours, COUNT(*) AS records
+            FROM training_record r
+           WHERE r.id IN (SELECT corrects_id FROM new_rows WHERE corrects_id IS NOT NULL)
+             AND NOT EXISTS (SELECT 1 FROM training_record o WHERE o.corrects_id = r.id
+                                AND o.id NOT IN (SELECT id FROM new_rows))
+           GROUP BY 1, 2) AS c
+   WHERE t.person_id = c.person_id AND t.year = c.year;
+  RETURN NULL;
+END $$""",
+        """CREATE TRIGGER training_record_year_hours AFTER INSERT ON training_record
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION training_record_year_hours()""",
+    ],
+}
+YEAR_HOURS_DROP = {
+    "sqlite": ["DROP TRIGGER IF EXISTS training_record_correction_year_hours",
+               "DROP TRIGGER IF EXISTS training_record_adds_year_hours"],
+    "postgresql": ["DROP TRIGGER IF EXISTS training_record_year_hours ON training_record",
+                   "DROP FUNCTION IF EXISTS training_record_year_hours()"],
+}
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_year_hours_triggers(metadata, connection, tables=(), **kw):
+    """create_all (tests, `flask db` on a fresh file) gets the same triggers as the migration."""
+    names = {t.name for t in tables} if tables else set(metadata.tables)
+    if "training_record" in names and "person_year_hours" in names:
+        for statement in YEAR_HOURS_DDL.get(connection.dialect.name, []):
+            connection.exec_driver_sql(statement)
+
+
 class ClassroomSession(TimestampMixin, db.Model):
     """A classroom training (线下集中培训) or a regulator's 跟班 session, with a sign-in QR window."""
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from trainapp.auth.scope import enterprise_criterion, person_criterion
 from trainapp.certificates.models import Certificate, Permit
 from trainapp.courses import compliance
-from trainapp.courses.models import PersonEvent, TrainingRecord
+from trainapp.courses.models import PersonEvent, PersonYearHours, TrainingRecord
 from trainapp.exams.models import Attempt
 from trainapp.extensions import db
 from trainapp.org.models import Agency, Enterprise, Person, Sector
@@ -58,6 +58,11 @@ class Period:
     @property
     def year(self) -> int:
         return self.end.year
+
+    @property
+    def whole_year(self) -> bool:
+        """The period is one calendar year (yearly 学时 totals are then read, not summed)."""
+        return self.start == dt.date(self.start.year, 1, 1) and self.end == dt.date(self.start.year, 12, 31)
 
     @classmethod
     def year_of(cls, year: int, today: dt.date) -> Period:
@@ -96,14 +101,20 @@ def _corrected():
     return select(TrainingRecord.corrects_id).where(TrainingRecord.corrects_id.is_not(None))
 
 
-def _record_hours(start: dt.date, end: dt.date, people, everyone: bool = False):
-    """Per person: the 学时 between the dates, NULL when there is no record (corrections count, not the
+def _record_hours(period: Period, people, everyone: bool = False):
+    """Per person: the 学时 of the period, NULL when there is no record (corrections count, not the
     records they correct). Returns (column, outer joins to add).
 
-    PostgreSQL hash-joins one grouped subquery best; SQLite is faster with one index seek per person on
-    (person_id, occurred_on, hours), so there the column is a correlated subquery instead.
+    For a calendar year the totals are read from `PersonYearHours`, one row per person, which triggers
+    keep as records are written. For other ranges the records are summed: PostgreSQL hash-joins one
+    grouped subquery best; SQLite is faster with one index seek per person on (person_id, occurred_on,
+    hours), so there the column is a correlated subquery instead.
     """
-    where = [TrainingRecord.occurred_on.between(start, end), TrainingRecord.id.not_in(_corrected())]
+    if period.whole_year:
+        year = aliased(PersonYearHours)
+        column = case((year.records > 0, year.hours), else_=null())
+        return column, [(year, and_(year.person_id == Person.id, year.year == period.start.year))]
+    where = [TrainingRecord.occurred_on.between(period.start, period.end), TrainingRecord.id.not_in(_corrected())]
     if db.engine.dialect.name == "sqlite":
         column = (select(func.sum(TrainingRecord.hours))
                   .where(TrainingRecord.person_id == Person.id, *where).scalar_subquery())
@@ -290,7 +301,7 @@ def _people(user, period: Period, ctx: Context, codes) -> _People:
     if when is not False:
         # Staff are most of the people: for a district-wide viewer summing every record of the period is
         # cheaper than first narrowing the records to the population.
-        hours, extra = _record_hours(period.start, period.end, _people_ids(where, parent, top),
+        hours, extra = _record_hours(period, _people_ids(where, parent, top),
                                      everyone=user.has_role("admin") and "staff" in codes)
         facts["hours"] = hours if extra or when is None else case((when, hours), else_=null())
         joins += extra

@@ -57,12 +57,14 @@ def test_records_corrections_and_bulk_inserts_keep_the_yearly_totals(db):
     db.session.commit()
     assert _kept(db) == _summed(db)
 
-    # Bulk insert, as imports do: several rows in one statement, one of them correcting another record.
+    # Bulk insert, as imports do: several rows in one statement, two of them correcting the same record
+    # (the record is taken off once; both corrections count).
     db.session.execute(insert(TrainingRecord), [
         dict(person_id=p.id, enterprise_id=p.enterprise_id, kind="classroom", title="集中培训", hours=2.0,
              occurred_on=dt.date(2026, 3, 15)) for p in people] + [
         dict(person_id=records[5].person_id, enterprise_id=records[5].enterprise_id, kind="correction",
-             title="更正", hours=0.25, occurred_on=records[5].occurred_on, corrects_id=records[5].id)])
+             title="更正", hours=hours, occurred_on=records[5].occurred_on, corrects_id=records[5].id)
+        for hours in (0.25, 0.75)])
     db.session.commit()
     assert _kept(db) == _summed(db)
     assert len(_kept(db)) >= 10

@@ -50,13 +50,48 @@ def _masks(size: int):
                      ((i * j) % 3 + (i + j) % 2) % 2 == 0])
 
 
-_FINDER_LIKE = (1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0)
+@dataclass(frozen=True)
+class _Layout:
+    data: object        # size×size booleans: the modules that carry data (and are masked)
+    scored: object      # the function patterns with the format (and version) areas light, as qrcode scores
+    final: object       # 8×size×size: the function patterns with each mask's format (and version) information
+    rows: object        # the data modules in the order the bits are placed
+    cols: object
+
+
+@lru_cache(maxsize=40)
+def _layout(version: int) -> _Layout:
+    """What a level-M symbol of this version looks like apart from its data, worked out once with qrcode."""
+    import numpy as np
+
+    qr = _QRCode(version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    qr.data_cache = []  # no data: map_data leaves the data modules to the mask alone
+    qr.makeImpl(True, 0)
+    data = np.array(qr.data_cells, dtype=bool)
+    scored = np.array(qr.modules, dtype=bool) & ~data
+    final = []
+    for mask in range(8):
+        qr.setup_type_info(False, mask)
+        if version >= 7:
+            qr.setup_type_number(False)
+        final.append(np.array(qr.modules, dtype=bool) & ~data)
+    # The placement order of qrcode's map_data: two columns at a time from the right, up then down,
+    # skipping the vertical timing column.
+    size, order = len(data), []
+    upward = True
+    for col in range(size - 1, 0, -2):
+        if col <= 6:
+            col -= 1
+        for row in (range(size - 1, -1, -1) if upward else range(size)):
+            order += [(row, c) for c in (col, col - 1) if data[row, c]]
+        upward = not upward
+    rows, cols = (np.array(axis, dtype=np.intp) for axis in zip(*order))
+    return _Layout(data, scored, np.stack(final), rows, cols)
 
 
 def _penalties(symbols):
     """qrcode.util.lost_point for a stack of symbols (k×n×n booleans), computed with numpy."""
     import numpy as np
-    from numpy.lib.stride_tricks import sliding_window_view
 
     k, n, _ = symbols.shape
     lines = np.concatenate([symbols, symbols.transpose(0, 2, 1)], axis=1)  # rows, then columns
@@ -71,39 +106,45 @@ def _penalties(symbols):
     top_left = symbols[:, :-1, :-1]
     blocks = (top_left == symbols[:, :-1, 1:]) & (top_left == symbols[:, 1:, :-1]) & (top_left == symbols[:, 1:, 1:])
     points += 3 * blocks.sum(axis=(1, 2))
-    # 3. 1:1:3:1:1 finder-like patterns with four light modules on one side: 40 each.
-    windows = sliding_window_view(lines, 11, axis=2)
-    pattern = np.array(_FINDER_LIKE, dtype=bool)
-    points += 40 * ((windows == pattern).all(axis=-1) | (windows == pattern[::-1]).all(axis=-1)).sum(axis=(1, 2))
+    # 3. 1:1:3:1:1 finder-like patterns with four light modules on one side: 40 each. Each window of 11
+    # modules is read as an 11-bit number and compared with the pattern both ways round.
+    width = n - len(_FINDER_LIKE) + 1
+    value = np.zeros((k, 2 * n, width), dtype=np.int32)
+    for offset in range(len(_FINDER_LIKE)):
+        value = (value << 1) | lines[:, :, offset:offset + width]
+    points += 40 * ((value == _FINDER_BITS) | (value == _FINDER_BITS_REVERSED)).sum(axis=(1, 2))
     # 4. Dark share away from 50 %: 10 per 5 %.
     for index, dark in enumerate(symbols.sum(axis=(1, 2)).tolist()):
         points[index] += int(abs(float(dark) / (n ** 2) * 100 - 50) / 5) * 10
     return points
 
 
+_FINDER_LIKE = (1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0)
+_FINDER_BITS = int("".join(map(str, _FINDER_LIKE)), 2)
+_FINDER_BITS_REVERSED = int("".join(map(str, reversed(_FINDER_LIKE))), 2)
+
+
 def qr_matrix(url: str) -> list[list[bool]]:
     """The QR code's modules (level M, no quiet zone), the same symbol qrcode's `make()` builds.
 
-    qrcode picks the mask by building and scoring all eight candidates in pure Python (about 10 ms,
-    a tenth of a certificate); here the data is placed once and the eight masked candidates are
-    scored together with numpy, with the same scores and the same choice.
+    qrcode picks the version and encodes the data (with its Reed–Solomon code); everything else is
+    numpy over a layout worked out once per version (`_layout`): the bits are placed in one step, and
+    the eight masked candidates are scored together (qrcode builds and scores each in pure Python,
+    about 10 ms), with the same scores and the same choice.
     """
     import numpy as np
 
-    qr = _QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
     qr.add_data(url)
     qr.best_fit()
-    qr.makeImpl(True, 0)  # test mode: format and version areas left light, as qrcode scores them
-    masked_with_0 = np.array(qr.modules, dtype=bool)
-    masks = _masks(len(qr.modules))
-    candidates = masked_with_0 ^ (np.array(qr.data_cells, dtype=bool) & (masks ^ masks[0]))
+    layout = _layout(qr.version)
+    codewords = np.array(qrcode.util.create_data(qr.version, qr.error_correction, qr.data_list), dtype=np.uint8)
+    bits = np.unpackbits(codewords)[:len(layout.rows)].astype(bool)  # remainder modules stay light
+    unmasked = layout.scored.copy()
+    unmasked[layout.rows[:len(bits)], layout.cols[:len(bits)]] = bits
+    candidates = unmasked ^ (layout.data & _masks(len(unmasked)))
     best = int(np.argmin(_penalties(candidates)))  # argmin: the first best, as qrcode
-    # The chosen candidate with its real format (and version) information, as makeImpl(False, best) does.
-    qr.modules = candidates[best].tolist()
-    qr.setup_type_info(False, best)
-    if qr.version >= 7:
-        qr.setup_type_number(False)
-    return qr.modules
+    return (layout.final[best] | (candidates[best] & layout.data)).tolist()
 
 
 def qr_strokes(modules) -> list[str]:

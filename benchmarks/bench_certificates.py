@@ -19,7 +19,7 @@ characters such as 𠮷 and 䶮 now and then, which pull in the Noto CJK fallbac
    check, scope check, send_file), median of 200 requests;
 6. memory: RSS every 500 renders over RENDERS renders in one process.
 
-Environment: RUNS (default 30), BATCH (1000), RENDERS (2000), COLD_INPROCESS (1).
+Environment: RUNS (default 30), BATCH (1000), RENDERS (5000), COLD_INPROCESS (1).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ sys.path.insert(0, ROOT)
 
 RUNS = int(os.environ.get("RUNS", "30"))
 BATCH = int(os.environ.get("BATCH", "1000"))
-RENDERS = int(os.environ.get("RENDERS", "2000"))
+RENDERS = int(os.environ.get("RENDERS", "5000"))
 COLD_INPROCESS = os.environ.get("COLD_INPROCESS", "1") != "0"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平",

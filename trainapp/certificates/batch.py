@@ -134,17 +134,14 @@ def render_chunks(certs: list[Certificate], on_rendered=None) -> list[bytes]:
     def html_of(group):
         return pdf.document_html([pdf.page_for(cert, seals) for cert in group])
 
-    def render_here(group):
-        results.append(html_to_pdf(html_of(group), css=css, zlib_level=pdf.ZLIB_LEVEL,
-                                   single_pass_subset=True, stroke_paths=True))
-        if on_rendered:
-            on_rendered(len(group))
-
     processes = _processes(len(groups))
     results: list[bytes] = []
     if processes <= 1:
         for group in groups:
-            render_here(group)
+            results.append(html_to_pdf(html_of(group), css=css, zlib_level=pdf.ZLIB_LEVEL,
+                                       single_pass_subset=True, stroke_paths=True))
+            if on_rendered:
+                on_rendered(len(group))
         return results
 
     from concurrent.futures import ProcessPoolExecutor
